@@ -4,9 +4,12 @@ The number of eigenvalues of ``T`` below ``x`` is the number of negative
 pivots of the LDL^T factorisation of ``T - x`` (Sylvester's law of inertia;
 the Sturm-sequence count)::
 
-    q_0 = d_0 - x,   q_i = d_i - x - e_{i-1}^2 / q_{i-1},   |q_i| < pivmin  ->  q_i = -pivmin
+    q_0 = d_0 - x,   q_i = d_i - x - e_{i-1}^2 / q_{i-1},   |q_i| < pivmin  ->  q_i = +pivmin
 
 with LAPACK's ``pivmin = tiny * max(1, max e^2)`` safeguard (``dstebz``/``dlaebz``).
+LAPACK replaces a tiny pivot by ``-pivmin``, which counts an eigenvalue equal
+to x as below it; we use ``+pivmin`` so that the count is exactly
+``#{eigenvalues < x}`` at ties, and get ``#{<= x}`` as ``n - #{eig(-T) < -x}``.
 The matrix is first scaled by a power of two (exact) so that every entry has
 modulus < 1; then no pivot over- or underflows.
 
@@ -164,7 +167,7 @@ def _count_lt(d: np.ndarray, e: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _fix(q: np.ndarray, pivmin: float) -> None:
-    np.copyto(q, -pivmin, where=np.abs(q) < pivmin)
+    np.copyto(q, pivmin, where=np.abs(q) < pivmin)
 
 
 def _segments(a, bin_, x, pivmin):
@@ -192,7 +195,7 @@ def _segments(a, bin_, x, pivmin):
         np.subtract(c, tmp, out=q)
         np.abs(q, out=tmp)
         np.less(tmp, pivmin, out=mask)
-        np.copyto(q, -pivmin, where=mask)
+        np.copyto(q, pivmin, where=mask)
         np.maximum(tmp, pivmin, out=tmp)
         np.log(tmp, out=tmp)
         lr += tmp[0]
@@ -222,7 +225,7 @@ def _scan(b_in, qa, qb, nb, lr, sgn, pivmin):
         qo_small = qa[s] * (1.0 - r) / (1.0 - r * (qa[s] / qb[s]))
         qo_large = qb[s] * (1.0 - t) / (1.0 - t * (qb[s] / qa[s]))
         q = np.where(u == 0, qa[s], np.where(small, qo_small, qo_large))
-        q[np.isnan(q)] = -pivmin
+        q[np.isnan(q)] = pivmin
         _fix(q, pivmin)
     return count
 
