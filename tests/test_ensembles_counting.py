@@ -7,6 +7,9 @@ from scipy.linalg import eigvalsh_tridiagonal
 
 from htmp.ensembles import (
     SpectrumHistogram,
+    SymTridiagonal,
+    bidiagonal_count,
+    bidiagonal_histogram,
     beta_hermite_tridiagonal,
     beta_laguerre_tridiagonal,
     extreme_eigvals,
@@ -142,8 +145,48 @@ def test_histogram_at_large_n_sums_to_n():
     assert np.all(h.counts >= 0)
 
 
+def test_tiny_eigenvalues_to_high_relative_accuracy():
+    # kappa = 0.1, gamma = 0.5: alpha = -0.95, eigenvalues down to ~1e-80 (far below eps ||T||)
+    t = htmp_tridiagonal(3_000, gamma=0.5, kappa=0.1, rng=0)
+    ev = t.eigvals()
+    assert ev[0] > 0 and ev[0] < 1e-40
+    ld, ls = t.factor
+    # det T = prod ld^2: every eigenvalue is relatively accurate, not just the large ones
+    assert np.log(ev).sum() == pytest.approx(2 * np.log(ld).sum(), rel=1e-12)
+    x = np.concatenate([np.geomspace(1e-200, 1e3, 2_000), ev * (1 + 1e-9), ev * (1 - 1e-9)])
+    np.testing.assert_array_equal(bidiagonal_count(ld, ls, x), np.searchsorted(ev, x))
+    np.testing.assert_array_equal(t.count_below(x, side="right"),
+                                  np.searchsorted(ev, x, side="right"))
+    edges = np.geomspace(1e-60, 10.0, 81)
+    h = bidiagonal_histogram(ld, ls, bins=edges)
+    np.testing.assert_array_equal(h.counts, np.histogram(ev, bins=edges)[0])
+    np.testing.assert_array_equal(t.histogram(bins=edges).counts, h.counts)
+    assert h.n_below == np.sum(ev < 1e-60)
+
+
+def test_bidiagonal_count_special_shifts():
+    ld, ls = np.array([1.0, 0.0, 2.0]), np.array([0.5, 0.0])     # a zero singular value
+    ev = SymTridiagonal.from_bidiagonal(ld, ls).eigvals()
+    x = np.array([-1.0, 0.0, 1e-300, 0.3, 10.0, np.inf])
+    np.testing.assert_array_equal(bidiagonal_count(ld, ls, x), np.searchsorted(ev, x))
+    np.testing.assert_array_equal(bidiagonal_count(ld, ls, x, side="right"),
+                                  np.searchsorted(ev, x, side="right"))
+
+
+def test_scaled_matrix():
+    t = beta_laguerre_tridiagonal(200, beta=0.5, alpha=0.0, rng=1)
+    np.testing.assert_allclose(t.scaled(0.25).eigvals(), 0.25 * t.eigvals(), rtol=1e-13)
+    plain = SymTridiagonal(t.diag, t.offdiag)
+    # without the factor the accuracy is absolute, ~eps ||T||
+    np.testing.assert_allclose(plain.scaled(3.0).eigvals(), 3 * t.eigvals(), rtol=1e-12,
+                               atol=1e-13 * 3 * t.eigvals()[-1])
+    with pytest.raises(ValueError, match=r"factor must be \(diagonal, subdiagonal\)"):
+        SymTridiagonal(t.diag, t.offdiag, factor=(t.diag, t.diag))
+
+
 @pytest.mark.parametrize("call,match", [
     (lambda: sturm_count([1.0, np.nan], [0.0], [0.0]), r"diag must be finite"),
+    (lambda: bidiagonal_count([1.0, 2.0], [0.5, 1.0], [0.0]), r"ls must have shape \(1,\)"),
     (lambda: sturm_count([1.0, 2.0], [0.0, 1.0], [0.0]), r"offdiag must have shape \(1,\)"),
     (lambda: sturm_count([1.0, 2.0], [0.5], [np.nan]), r"x must not contain NaN"),
     (lambda: sturm_count([1.0, 2.0], [0.5], [0.0], side="up"), r"side must be 'left' or 'right'"),

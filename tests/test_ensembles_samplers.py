@@ -85,6 +85,16 @@ def test_master_model_matches_inverse_reference(gamma, kappa):
     assert abs(_mean_z(1.0 / t, gamma, kappa)) < 4.5                      # E[1/T] = 1
 
 
+def test_extreme_heavy_tail_is_positive_and_finite():
+    # alpha = -0.95: x reaches ~1e-80, T = 1/(s x) ~1e80; needs relatively accurate x (dqds)
+    gamma, kappa = 0.5, 0.1
+    t = _pooled(master_model_eigvals, gamma, kappa, seed=600)
+    assert np.all(np.isfinite(t)) and np.all(t > 0) and t.max() > 1e40
+    assert abs(_mean_z(1.0 / t, gamma, kappa)) < 4.5
+    y = htmp_eigvals(N, gamma=gamma, kappa=kappa, rng=1)
+    assert np.all(y > 0) and np.all(np.diff(y) >= 0)
+
+
 def test_master_model_mean_of_t():
     # E[T] = 1/(s alpha) (MATH.md section 4); alpha = 1.25 gives a finite variance
     gamma, kappa = 0.4, 3.0

@@ -14,6 +14,8 @@ accepts); nothing reads or seeds the global random state.
 """
 from .counting import (
     SpectrumHistogram,
+    bidiagonal_count,
+    bidiagonal_histogram,
     extreme_eigvals,
     sturm_count,
     tridiagonal_cdf,
@@ -66,6 +68,8 @@ __all__ = [
     "tridiagonal_cdf",
     "tridiagonal_histogram",
     "extreme_eigvals",
+    "bidiagonal_count",
+    "bidiagonal_histogram",
     # structured classes
     "Diagonal",
     "CommutingBlockDiagonal",

@@ -63,7 +63,7 @@ def htmp_tridiagonal(n: int, *, gamma: float, kappa: float, rng=None) -> SymTrid
     n = check_positive_int("n", n)
     p = htmp_parameters(gamma, kappa)
     t = beta_laguerre_tridiagonal(n, beta=float(kappa) / n, alpha=p["alpha"], rng=rng)
-    return SymTridiagonal(p["s"] * t.diag, p["s"] * t.offdiag)
+    return t.scaled(p["s"])
 
 
 def htmp_eigvals(n: int, *, gamma: float, kappa: float, rng=None) -> np.ndarray:

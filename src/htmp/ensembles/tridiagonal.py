@@ -16,7 +16,10 @@ beta-Laguerre (MATH.md section 2.1, the paper's Algorithm 2)
     return ``T = B B^T / 2`` directly, drawing ``G_i = B[i,i]**2/2 ~
     Gamma(a_DE - beta i/2)`` and ``H_i = B[i+1,i]**2/2 ~ Gamma(beta (n-1-i)/2)``::
 
-        diag_i = G_i + H_{i-1},   offdiag_i = sqrt(G_i H_i).
+        diag_i = G_i + H_{i-1},   offdiag_i = sqrt(G_i H_i),
+
+    keeping the factor ``L = B / sqrt(2)`` (``T = L L^T``) so that eigenvalues
+    and counts have high relative accuracy (see :class:`SymTridiagonal`).
 
     The constraint ``2 a_DE - beta (n-1) > 0`` (the last chi-square has a
     positive number of degrees of freedom) is exactly ``alpha > -1``.
@@ -36,13 +39,14 @@ beta-Hermite
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.linalg import eigvalsh_tridiagonal
 
 from .._validation import check_param, check_positive_int
 from . import counting
+from ._lapack import bidiagonal_singular_values
 
 __all__ = [
     "SymTridiagonal",
@@ -59,13 +63,18 @@ class SymTridiagonal:
     """A real symmetric tridiagonal matrix stored as ``(diag, offdiag)``.
 
     Unpacks like a pair: ``d, e = beta_laguerre_tridiagonal(...)``.  The
-    arrays are read-only.  Methods delegate to :mod:`htmp.ensembles.counting`
-    (Sturm counts, never a dense matrix) or to
-    ``scipy.linalg.eigvalsh_tridiagonal``.
+    arrays are read-only.  ``factor``, when present, is a lower bidiagonal
+    ``L`` (its diagonal and sub-diagonal) with ``T = L L^T``; it is set by
+    :meth:`from_bidiagonal` (the beta-Laguerre models) and makes
+    :meth:`eigvals` and the Sturm counts accurate to high *relative* precision
+    (dqds on L; counts on the Golub-Kahan matrix of L), which matters for the
+    tiny eigenvalues of the high-temperature regime.  Without a factor the
+    accuracy is absolute, about ``eps * ||T||``.
     """
 
     diag: np.ndarray
     offdiag: np.ndarray
+    factor: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         d = np.array(self.diag, dtype=float)
@@ -75,10 +84,27 @@ class SymTridiagonal:
         if e.shape != (d.size - 1,):
             raise ValueError(f"offdiag must have shape ({d.size - 1},) to match diag, "
                              f"got {e.shape}")
-        d.setflags(write=False)
-        e.setflags(write=False)
+        arrays = [d, e]
+        if self.factor is not None:
+            ld, ls = (np.array(v, dtype=float) for v in self.factor)
+            if ld.shape != d.shape or ls.shape != e.shape:
+                raise ValueError("factor must be (diagonal, subdiagonal) of shapes "
+                                 f"({d.size},) and ({d.size - 1},), got {ld.shape}, {ls.shape}")
+            object.__setattr__(self, "factor", (ld, ls))
+            arrays += [ld, ls]
+        for a in arrays:
+            a.setflags(write=False)
         object.__setattr__(self, "diag", d)
         object.__setattr__(self, "offdiag", e)
+
+    @classmethod
+    def from_bidiagonal(cls, ld, ls) -> "SymTridiagonal":
+        """``T = L L^T`` for the lower bidiagonal L with diagonal ``ld`` and sub-diagonal ``ls``."""
+        ld = np.asarray(ld, dtype=float)
+        ls = np.asarray(ls, dtype=float)
+        diag = ld * ld
+        diag[1:] += ls * ls
+        return cls(diag, ld[:-1] * ls, factor=(ld, ls))
 
     def __iter__(self):
         return iter((self.diag, self.offdiag))
@@ -88,22 +114,38 @@ class SymTridiagonal:
         """Matrix size."""
         return self.diag.size
 
+    def scaled(self, c: float) -> "SymTridiagonal":
+        """The matrix ``c T`` for ``c > 0`` (the factor is scaled by ``sqrt(c)``)."""
+        c = float(check_param("c", c, 0.0))
+        if self.factor is None:
+            return SymTridiagonal(c * self.diag, c * self.offdiag)
+        r = np.sqrt(c)
+        return SymTridiagonal.from_bidiagonal(r * self.factor[0], r * self.factor[1])
+
     def eigvals(self) -> np.ndarray:
-        """All eigenvalues in ascending order (LAPACK, O(n^2) time)."""
+        """All eigenvalues in ascending order (LAPACK dqds on the factor, else ``sterf``; O(n^2))."""
+        if self.factor is not None:
+            sv = bidiagonal_singular_values(*self.factor)
+            if sv is not None:
+                return sv * sv
         if self.n == 1:
             return self.diag.copy()
-        return eigvalsh_tridiagonal(self.diag, self.offdiag)
+        return eigvalsh_tridiagonal(self.diag, self.offdiag, lapack_driver="sterf")
 
-    def count_below(self, x) -> np.ndarray:
-        """Exact number of eigenvalues ``< x`` (Sturm counts); see :func:`counting.sturm_count`."""
-        return counting.sturm_count(self.diag, self.offdiag, x)
+    def count_below(self, x, *, side: str = "left") -> np.ndarray:
+        """Exact number of eigenvalues ``< x`` (``<= x`` with ``side="right"``), by Sturm counts."""
+        if self.factor is not None:
+            return counting.bidiagonal_count(*self.factor, x, side=side)
+        return counting.sturm_count(self.diag, self.offdiag, x, side=side)
 
     def cdf(self, x) -> np.ndarray:
         """Empirical spectral distribution ``#{eigenvalues <= x} / n``."""
-        return counting.tridiagonal_cdf(self.diag, self.offdiag, x)
+        return self.count_below(x, side="right") / self.n
 
     def histogram(self, bins=200, range=None) -> counting.SpectrumHistogram:  # noqa: A002
         """Eigenvalue histogram by Sturm counts; see :func:`counting.tridiagonal_histogram`."""
+        if self.factor is not None:
+            return counting.bidiagonal_histogram(*self.factor, bins=bins, range=range)
         return counting.tridiagonal_histogram(self.diag, self.offdiag, bins=bins, range=range)
 
 
@@ -131,10 +173,7 @@ def beta_laguerre_tridiagonal(n: int, *, beta: float, alpha: float,
     # way there is no cancellation for large n and the shape is >= alpha + 1 > 0.
     g = rng.standard_gamma((alpha + 1.0) + beta * k / 2.0)
     h = rng.standard_gamma(beta * k[:-1] / 2.0)            # H_i ~ Gamma(beta (n-1-i)/2)
-    offdiag = np.sqrt(g[:-1] * h)
-    diag = g.copy()
-    diag[1:] += h
-    return SymTridiagonal(diag, offdiag)
+    return SymTridiagonal.from_bidiagonal(np.sqrt(g), np.sqrt(h))     # L = B / sqrt(2)
 
 
 def beta_laguerre_eigvals(n: int, *, beta: float, alpha: float, rng=None) -> np.ndarray:
