@@ -164,6 +164,23 @@ def test_tiny_eigenvalues_to_high_relative_accuracy():
     assert h.n_below == np.sum(ev < 1e-60)
 
 
+def test_eigvals_paths_agree_and_fall_back(monkeypatch):
+    from htmp.ensembles import _lapack
+
+    # well conditioned (lambda_min > 1e-6 ||T||): sterf path; it agrees with dqds on L
+    t = htmp_tridiagonal(2_000, gamma=0.5, kappa=2.0, rng=3)
+    ev = t.eigvals()
+    assert ev[0] > 1e-6 * ev[-1]
+    sv = _lapack.bidiagonal_singular_values(*t.factor)
+    np.testing.assert_allclose(ev, sv * sv, rtol=1e-10)
+    # ill conditioned without dlasq1: falls back to sterf on T (absolute accuracy only)
+    bad = htmp_tridiagonal(500, gamma=0.5, kappa=0.1, rng=3)
+    monkeypatch.setattr(_lapack, "_DLASQ1", False)
+    assert _lapack.bidiagonal_singular_values(*bad.factor) is None
+    np.testing.assert_array_equal(
+        bad.eigvals(), eigvalsh_tridiagonal(bad.diag, bad.offdiag, lapack_driver="sterf"))
+
+
 def test_bidiagonal_count_special_shifts():
     ld, ls = np.array([1.0, 0.0, 2.0]), np.array([0.5, 0.0])     # a zero singular value
     ev = SymTridiagonal.from_bidiagonal(ld, ls).eigvals()
