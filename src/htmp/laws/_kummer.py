@@ -218,7 +218,9 @@ class KummerTable:
     alpha: float
     c: float
     x0: np.ndarray          # centres, increasing
-    coef: np.ndarray        # (n_centres, K) Taylor coefficients of w/w(x0)
+    coef: np.ndarray        # (n_centres, K) scaled Taylor coefficients of w/w(x0), u = (x-x0)/x0
+    lcoef: np.ndarray       # (n_centres, K) real Taylor coefficients of log f(x0(1+u)) - log f(x0)
+    pcoef: np.ndarray       # (n_centres, K) real Taylor coefficients of arg w(x0(1+u)) - arg w(x0)
     logf0: np.ndarray       # log density at the centres
     theta0: np.ndarray      # arg w at the centres (continuous branch), F = theta / (pi c)
     cum_left: np.ndarray    # integral of f from 0 to x0 (relative precision in the left tail)
@@ -242,6 +244,15 @@ class KummerTable:
             p = p * u + coef[j, k]
         return p
 
+    def _real_series(self, table: np.ndarray, j: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """sum_k table[j, k] u^k with u = (x - x0_j)/x0_j (table[:, 0] is zero)."""
+        u = (x - self.x0[j]) / self.x0[j]
+        acc = np.zeros_like(u)
+        for k in range(table.shape[1] - 1, 0, -1):
+            acc *= u
+            acc += table[j, k]
+        return acc * u
+
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         out = np.empty_like(x)
@@ -250,10 +261,7 @@ class KummerTable:
         if np.any(mid):
             xm = x[mid]
             j = self._nearest(xm)
-            h = xm - self.x0[j]
-            p = self._poly(j, h)
-            out[mid] = (self.logf0[j] + self.alpha * np.log1p(h / self.x0[j]) - h
-                        - np.log(p.real * p.real + p.imag * p.imag))
+            out[mid] = self.logf0[j] + self._real_series(self.lcoef, j, xm)
         left = x < lo
         if np.any(left):
             out[left] = self._logpdf_left(x[left])
@@ -291,8 +299,7 @@ class KummerTable:
     def phase(self, x: np.ndarray) -> np.ndarray:
         """Continuous arg w(x) inside the table range."""
         j = self._nearest(x)
-        p = self._poly(j, x - self.x0[j])
-        return self.theta0[j] + np.angle(p)
+        return self.theta0[j] + self._real_series(self.pcoef, j, x)
 
     def cdf_sf(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(F, 1-F) with relative precision in both tails and ~1e-14 absolute in the bulk."""
@@ -410,7 +417,9 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index) -> KummerTable:
         K = max(K, min(need, _KMAX))
         coef_list.append(a)
     coef = np.array(coef_list)[:, :K]
-    table = KummerTable(alpha=alpha, c=c, x0=x0, coef=coef, logf0=logf0, theta0=theta0,
+    lcoef, pcoef = _log_series(coef, x0, alpha, reach)
+    table = KummerTable(alpha=alpha, c=c, x0=x0, coef=coef, lcoef=lcoef, pcoef=pcoef,
+                        logf0=logf0, theta0=theta0,
                         cum_left=np.zeros_like(x0), cum_right=np.zeros_like(x0),
                         L_min=complex(Ls[0]))
     # Cumulative integrals between centres.
@@ -423,6 +432,37 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index) -> KummerTable:
     object.__setattr__(table, "cum_left", cum_left)
     object.__setattr__(table, "cum_right", cum_right)
     return table
+
+
+def _log_series(coef: np.ndarray, x0: np.ndarray, alpha: float, reach: np.ndarray):
+    """Real Taylor series (in u) of log f and of arg w about every centre.
+
+    log w(x0(1+u)) - log w(x0) = sum_k l_k u^k is the series logarithm of the scaled
+    coefficients b (b_0 = 1): l_k = b_k - (1/k) sum_{j<k} j l_j b_{k-j}.  Then
+    log f = alpha log1p(u) - x0 u - 2 Re(l) and arg w = Im(l): two real polynomials, so the
+    hot path is one real Horner scheme and no complex logarithm.
+    """
+    n, K = coef.shape
+    K2 = min(2 * K, _KMAX)
+    b = np.zeros((n, K2), dtype=complex)
+    b[:, :K] = coef
+    ell = np.zeros((n, K2), dtype=complex)
+    for k in range(1, K2):
+        j = np.arange(1, k)
+        ell[:, k] = b[:, k] - (ell[:, 1:k] * j * b[:, k - j]).sum(axis=1) / k
+    kk = np.arange(K2)
+    log1p = np.zeros(K2)
+    log1p[1:] = (-1.0) ** (kk[1:] + 1) / kk[1:]
+    lco = alpha * log1p[None, :] - 2.0 * ell.real
+    lco[:, 1] -= x0
+    pco = ell.imag.copy()
+    # keep as many terms as the farthest evaluation point needs
+    rad = (reach / x0)[:, None] ** kk[None, :]
+    scale = 1.0 + np.abs(alpha)
+    need = np.nonzero(np.any(np.abs(lco) * rad > 1e-17 * scale, axis=0)
+                      | np.any(np.abs(pco) * rad > 1e-18, axis=0))[0]
+    keep = int(need.max()) + 1 if need.size else 2
+    return lco[:, :keep], pco[:, :keep]
 
 
 @lru_cache(maxsize=128)

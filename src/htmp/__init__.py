@@ -1,0 +1,19 @@
+"""htmp - heavy-tailed random-matrix spectra of neural networks.
+
+Implements the high-temperature Marchenko-Pastur (HTMP) theory of
+Hodgkinson, Wang & Mahoney, *Models of Heavy-Tailed Mechanistic Universality* (ICML 2025).
+
+Glossary (paper name -> what users of WeightWatcher know it as)
+---------------------------------------------------------------
+gamma   aspect ratio N/M of a weight matrix (N = min dim); WeightWatcher's Q = 1/gamma
+kappa   eigenvalue-repulsion parameter of HTMP; kappa -> inf is Marchenko-Pastur
+alpha   in :mod:`htmp.laws`, the Laguerre exponent of nu_{alpha,c}; WeightWatcher's
+        ``alpha`` is a power-law exponent of the tail of the ESD, which for an
+        inverse-HTMP spectrum is ``InverseHTMP.tail_index + 1`` (density exponent)
+scale   sigma^2, the mean of MP/HTMP (WeightWatcher's sigma^2 of the MP fit)
+"""
+from . import laws
+from .laws import HTMP, InverseHTMP, MarchenkoPastur, TrinhTrinh
+
+__all__ = ["HTMP", "InverseHTMP", "MarchenkoPastur", "TrinhTrinh", "laws"]
+__version__ = "0.1.0.dev0"
