@@ -131,7 +131,7 @@ def compare(sizes, repeat, full_eig_max, seed):
         t_s, t_e, _ = ours(p, n, 2.0 / N, rng, full)
         row("htmp tridiagonal (beta=2/N)", N, 2.0 / N, (t_s, t_e, np.nan))
         if N > 4000 and full:
-            print(f"{'':>8s} (at N={N} full eigenvalues only for beta=1: O(N^2) dqds)")
+            print(f"{'':>8s} (at N={N} all eigenvalues only for beta=1 and beta=2/N: O(N^2))")
 
 
 def histograms(sizes, seed):

@@ -199,6 +199,8 @@ def test_bad_input(call, match):
 
 # ----------------------------------------------------------------------------------------
 # Against the laws of htmp.laws (written by another engineer): skipped until they exist.
+# The power of the KS < 0.012 criterion (kappa 30% off gives KS > 0.014) is shown above
+# against the independent reference density; it is not repeated here (each law costs ~2 s).
 def _laws():
     try:
         from htmp.laws import HTMP, InverseHTMP
@@ -221,7 +223,6 @@ def test_htmp_eigvals_against_law(gamma, kappa):
     y = _pooled(htmp_eigvals, gamma, kappa, seed=400)
     assert stats.kstest(y, law.cdf).statistic < 0.012
     np.testing.assert_allclose(_bin_ratios(y, law), 1.0, atol=0.06)
-    assert stats.kstest(y, HTMP(gamma=gamma, kappa=1.3 * kappa).cdf).statistic > 0.014
 
 
 @pytest.mark.parametrize("gamma,kappa", [(0.3, 1.0), (0.5, 2.0), (0.6, 4.0)])
@@ -231,4 +232,3 @@ def test_master_model_against_law(gamma, kappa):
     t = _pooled(master_model_eigvals, gamma, kappa, seed=500)
     assert stats.kstest(t, law.cdf).statistic < 0.012
     np.testing.assert_allclose(_bin_ratios(t, law), 1.0, atol=0.06)
-    assert stats.kstest(t, InverseHTMP(gamma=gamma, kappa=1.3 * kappa).cdf).statistic > 0.014
