@@ -41,7 +41,8 @@ class Law:
         raise NotImplementedError
 
     def _pdf(self, x, **p):
-        return np.exp(self._logpdf(x, **p))
+        with np.errstate(over="ignore"):   # a density above 1.8e308 (alpha near -1, x ~ 1e-308) is inf
+            return np.exp(self._logpdf(x, **p))
 
     def _cdf(self, x, **p):
         raise NotImplementedError

@@ -272,21 +272,29 @@ class KummerTable:
             out[right] = (self.logf0[-1] + (self.alpha + 2 * self.c) * np.log(xr / hi) - (xr - hi))
         return out
 
-    def _frobenius(self, x: np.ndarray) -> np.ndarray:
-        """w(x)/w(x_min) below the smallest centre x_min.
+    def _log_q2(self, x: np.ndarray) -> np.ndarray:
+        """log |w(x)/w(x_min)|^2 below the smallest centre x_min.
 
         Frobenius at the regular singular point 0: w = w(0) + B x^(1+alpha) + O(x), with
-        w(0) = Gamma(1+alpha)/Gamma(c+alpha+1).  We keep the leading correction only.
+        w(0) = Gamma(1+alpha)/Gamma(c+alpha+1); we keep the leading correction.  When the
+        table stops far from 0 (large alpha: the mass below x_min is < e^-92 anyway) the
+        two-term form can cancel, and we interpolate log|w|^2 instead, which stays finite.
         """
         a, c = self.alpha, self.c
-        ratio = cmath.exp(math.lgamma(1 + a) - math.lgamma(c + a + 1) - self.L_min)
-        t = x / self.x0[0]
-        return ratio + (1.0 - ratio) * t ** min(1.0, 1.0 + a)
+        log_ratio = complex(math.lgamma(1 + a) - math.lgamma(c + a + 1), 0.0) - self.L_min
+        t = np.exp((np.log(x) - math.log(self.x0[0])) * min(1.0, 1.0 + a))
+        if abs(log_ratio.real) < 50:
+            ratio = cmath.exp(log_ratio)
+            q = ratio + (1.0 - ratio) * t
+            with np.errstate(divide="ignore"):
+                out = np.log(q.real ** 2 + q.imag ** 2)
+            if np.all(np.isfinite(out)):
+                return out
+        return 2.0 * log_ratio.real * (1.0 - t)
 
     def _logpdf_left(self, x: np.ndarray) -> np.ndarray:
-        q = self._frobenius(x)
-        return (self.logf0[0] + self.alpha * np.log(x / self.x0[0]) - (x - self.x0[0])
-                - np.log(np.abs(q) ** 2))
+        return (self.logf0[0] + self.alpha * (np.log(x) - math.log(self.x0[0]))
+                - (x - self.x0[0]) - self._log_q2(x))
 
     def _local_integral(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Integral of the density from a to b (short intervals inside the table)."""
@@ -329,9 +337,10 @@ class KummerTable:
             F[inside], S[inside] = Fi, Si
         left = x < lo
         if np.any(left):
-            xl = x[left]
+            xl = np.maximum(x[left], 5e-324)
             # F(x) ~ x f(x) / (1 + alpha) to leading order below the table
-            Fl = self.cum_left[0] * np.exp(np.log(xl / lo) + self._logpdf_left(xl) - self.logf0[0])
+            Fl = self.cum_left[0] * np.exp(np.log(xl) - math.log(lo) + self._logpdf_left(xl) - self.logf0[0])
+            Fl[x[left] <= 0] = 0.0
             F[left], S[left] = Fl, 1.0 - Fl
         right = x > hi
         if np.any(right):
