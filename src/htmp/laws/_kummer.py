@@ -194,20 +194,43 @@ def _descend(c: float, alpha: float, x_m: float, y_end: float):
     return complex(x_m, y_end), complex(y[2], y[3]), complex(y[0], y[1])
 
 
-def _start(c: float, alpha: float, x_m: float):
-    """Anchor far up the imaginary direction from the asymptotic series of U."""
-    y = max(1e3 * (c + 1.0) * (c + alpha + 2.0), 1e4)
-    z = complex(x_m, y)
+def _asymptotic(c: float, alpha: float, z: complex):
+    """(L, r, converged) from U(a,b,zeta) ~ zeta^-a sum_s (a)_s (a-b+1)_s / s! (-zeta)^-s."""
     zeta = -z
     t, s_sum, st_sum = 1.0 + 0j, 1.0 + 0j, 0j
-    for s in range(200):
+    for s in range(400):
         t = t * (c + s) * (c + alpha + 1 + s) / ((s + 1) * z)
         s_sum += t
         st_sum += (s + 1) * t
         if abs(t) < 1e-19 * abs(s_sum):
+            L = -c * cmath.log(zeta) + cmath.log(s_sum)
+            return L, c / zeta + st_sum / (zeta * s_sum), True
+        if abs(t) > 1e3:
             break
-    L = -c * cmath.log(zeta) + cmath.log(s_sum)
-    r = c / zeta + st_sum / (zeta * s_sum)
+    return 0j, 0j, False
+
+
+def _start(c: float, alpha: float, x_m: float):
+    """Anchor up the imaginary direction, as low as the asymptotic series still converges
+    to 1e-19 (each decade saved is a decade less for the stiff descent)."""
+    y = max(30.0, x_m)
+    while True:
+        z = complex(x_m, y)
+        L, r, ok = _asymptotic(c, alpha, z)
+        if ok:
+            break
+        y *= 2.0
+    # The principal log of the series sum can be off by 2 pi k when the sum winds.  Fix the
+    # branch by continuity from far away (|sum - 1| << 1) down to y in factor-2 steps.
+    y_far = max(1e3 * (c + 1.0) * (c + alpha + 2.0), y)
+    ys = [y_far / 2.0 ** k for k in range(200) if y_far / 2.0 ** k > y] + [y]
+    prev = None
+    for yk in ys:
+        Lk, _, _ = _asymptotic(c, alpha, complex(x_m, yk))
+        if prev is not None:
+            Lk += 2j * math.pi * round((prev - Lk).imag / (2 * math.pi))
+        prev = Lk
+    L = complex(L.real, prev.imag)
     return z, L, r
 
 
