@@ -12,8 +12,10 @@ alpha   in :mod:`htmp.laws`, the Laguerre exponent of nu_{alpha,c}; WeightWatche
         inverse-HTMP spectrum is ``InverseHTMP.tail_index + 1`` (density exponent)
 scale   sigma^2, the mean of MP/HTMP (WeightWatcher's sigma^2 of the MP fit)
 """
-from . import laws
+from . import laws, repulsion
 from .laws import HTMP, InverseHTMP, MarchenkoPastur, TrinhTrinh
+from .repulsion import estimate_kappa, kappa_closed_form
 
-__all__ = ["HTMP", "InverseHTMP", "MarchenkoPastur", "TrinhTrinh", "laws"]
+__all__ = ["HTMP", "InverseHTMP", "MarchenkoPastur", "TrinhTrinh", "laws", "repulsion", "estimate_kappa",
+           "kappa_closed_form"]
 __version__ = "0.1.0.dev0"
