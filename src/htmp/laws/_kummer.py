@@ -55,7 +55,7 @@ _TERM_CAP = 4.0          # largest |a_k h^k| accepted in a step (limits cancella
 _PHASE_CAP = 1.5         # largest phase change of w per step, radians
 _RHO = 0.4               # step length at most _RHO * |z0| (radius of convergence is |z0|)
 _KMAX = 90               # most Taylor terms per step
-_X_FLOOR = 1e-300        # smallest centre on the real axis
+_X_FLOOR = 1e-307        # smallest centre on the real axis (standardised x >= 1e-300 stays inside)
 _LOG_TAIL = 92.0         # stop the left walk once the mass below x is < e^-92 relative
 _LOG_UNDERFLOW = 780.0   # stop the right walk once the density is e^-780 below the bulk
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(20)
@@ -233,7 +233,8 @@ class KummerTable:
         return acc * u
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
+        # x > 0 always; x/scale may underflow to 0 for subnormal x: clamp to the least double
+        x = np.maximum(np.asarray(x, dtype=float), 5e-324)
         out = np.empty_like(x)
         lo, hi = self.x0[0], self.x0[-1]
         mid = (x >= lo) & (x <= hi)
@@ -250,6 +251,16 @@ class KummerTable:
             # |w| ~ x^-c beyond the last centre: f ~ x^(alpha + 2c) e^-x
             out[right] = (self.logf0[-1] + (self.alpha + 2 * self.c) * np.log(xr / hi) - (xr - hi))
         return out
+
+    def _q(self, x: np.ndarray):
+        """Two-term Frobenius model of w(x)/w(x_min) below the table, or None if it cancels."""
+        a, c = self.alpha, self.c
+        log_ratio = complex(math.lgamma(1 + a) - math.lgamma(c + a + 1), 0.0) - self.L_min
+        if abs(log_ratio.real) >= 50:
+            return None
+        t = np.exp((np.log(x) - math.log(self.x0[0])) * min(1.0, 1.0 + a))
+        ratio = cmath.exp(log_ratio)
+        return ratio + (1.0 - ratio) * t
 
     def _log_q2(self, x: np.ndarray) -> np.ndarray:
         """log |w(x)/w(x_min)|^2 below the smallest centre x_min.
@@ -317,8 +328,16 @@ class KummerTable:
         left = x < lo
         if np.any(left):
             xl = np.maximum(x[left], 5e-324)
-            # F(x) ~ x f(x) / (1 + alpha) to leading order below the table
-            Fl = self.cum_left[0] * np.exp(np.log(xl) - math.log(lo) + self._logpdf_left(xl) - self.logf0[0])
+            theta_min = self.theta0[0]
+            q = self._q(xl)
+            if theta_min > 1e-6 * pic and q is not None:
+                # alpha near -1: w = w(0) + B x^(1+alpha) is exact to O(x) here, and
+                # arg w(0) = 0, so the phase below the table is arg of the model
+                Fl = (theta_min + np.angle(q)) / pic
+            else:
+                # F(x) ~ x f(x) / (1 + alpha) to leading order (the mass here is < e^-92)
+                Fl = self.cum_left[0] * np.exp(np.log(xl) - math.log(lo)
+                                               + self._logpdf_left(xl) - self.logf0[0])
             Fl[x[left] <= 0] = 0.0
             F[left], S[left] = Fl, 1.0 - Fl
         right = x > hi

@@ -156,7 +156,11 @@ def _invert(t: KummerTable, q: np.ndarray, upper: bool) -> np.ndarray:
     inside = (j > 0) & (j < n)
     ji = j[inside]
     fa, fb = tab[ji - 1], tab[ji]
-    w = np.clip((q[inside] - fa) / np.where(fb != fa, fb - fa, 1.0), 0.0, 1.0)
+    # start from interpolation in log-probability: across one step the tail mass can change
+    # by orders of magnitude, and a linear guess would cost Newton many bisections
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = (np.log(q[inside]) - np.log(fa)) / (np.log(fb) - np.log(fa))
+    w = np.where(np.isfinite(w), np.clip(w, 0.0, 1.0), 0.5)
     x[inside] = lo[inside] + w * (hi[inside] - lo[inside])
     below = j == 0           # left of the table: F ~ F(x0) (x/x0)^(1+alpha)
     qb = (1.0 - q[below]) if upper else q[below]
@@ -164,19 +168,27 @@ def _invert(t: KummerTable, q: np.ndarray, upper: bool) -> np.ndarray:
     lo[below], hi[below] = 0.0, t.x0[0]
     above = j == n
     x[above], lo[above], hi[above] = t.x0[-1], t.x0[-1], np.inf
+    active = np.arange(len(q))
     for _ in range(60):
-        F, S = t.cdf_sf(x)
-        g = (q - S) if upper else (F - q)
-        lo = np.where(g < 0, x, lo)
-        hi = np.where(g > 0, x, hi)
+        xa, qa = x[active], q[active]
+        F, S = t.cdf_sf(xa)
+        g = (qa - S) if upper else (F - qa)
+        lo_a = np.where(g < 0, xa, lo[active])
+        hi_a = np.where(g > 0, xa, hi[active])
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            x_new = x - g / np.exp(t.logpdf(x))
-        bad = ~np.isfinite(x_new) | (x_new <= lo) | (x_new >= hi)
-        fallback = np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * np.maximum(x, 1.0))
+            x_new = xa - g / np.exp(t.logpdf(xa))
+        bad = ~np.isfinite(x_new) | (x_new < lo_a) | (x_new > hi_a)
+        fallback = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), 2.0 * np.maximum(xa, 1.0))
         x_new = np.where(bad, fallback, x_new)
-        done = (np.abs(x_new - x) <= 4e-16 * np.abs(x)) | (g == 0)
-        x = x_new
-        if np.all(done):
+        # converged: the Newton step is at rounding level, the residual is (relative to q),
+        # or the bracket has collapsed; a converged point keeps its Newton value
+        resid_ok = np.abs(g) <= 1e-15 * np.minimum(qa, 1.0 - qa + 1e-300)
+        x_new = np.where(resid_ok, xa, x_new)
+        done = (resid_ok | (np.abs(x_new - xa) <= 1e-15 * np.abs(xa))
+                | (hi_a - lo_a <= 1e-15 * np.abs(xa)))
+        x[active], lo[active], hi[active] = x_new, lo_a, hi_a
+        active = active[~done]
+        if active.size == 0:
             break
     return x
 
