@@ -59,6 +59,9 @@ _X_FLOOR = 1e-307        # smallest centre on the real axis (standardised x >= 1
 _LOG_TAIL = 92.0         # stop the left walk once the mass below x is < e^-92 relative
 _LOG_UNDERFLOW = 780.0   # stop the right walk once the density is e^-780 below the bulk
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(20)
+_SUB = 8                 # sub-intervals per centre gap for the cumulative integrals
+_GL8 = np.polynomial.legendre.leggauss(8)       # per evaluated point (within 1/16 of a gap)
+_GL12 = np.polynomial.legendre.leggauss(12)     # per sub-interval, at build time
 
 
 def _taylor(z0: complex, r0: complex, c: float, alpha: float, h: complex):
@@ -205,6 +208,9 @@ class KummerTable:
     cum_left: np.ndarray    # integral of f from 0 to x0 (relative precision in the left tail)
     cum_right: np.ndarray   # integral of f from x0 to infinity
     L_min: complex          # log w at the smallest centre (Frobenius extrapolation to 0)
+    xs: np.ndarray = None   # sub-grid (_SUB points per gap) for the tail integrals
+    cum_left_s: np.ndarray = None
+    cum_right_s: np.ndarray = None
 
     # -- pointwise pieces ------------------------------------------------------
     def _nearest(self, x: np.ndarray) -> np.ndarray:
@@ -286,13 +292,13 @@ class KummerTable:
         return (self.logf0[0] + self.alpha * (np.log(x) - math.log(self.x0[0]))
                 - (x - self.x0[0]) - self._log_q2(x))
 
-    def _local_integral(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def _local_integral(self, a: np.ndarray, b: np.ndarray, rule=(_GL_NODES, _GL_WEIGHTS)):
         """Integral of the density from a to b (short intervals inside the table)."""
         half = 0.5 * (b - a)
         mid = 0.5 * (b + a)
-        nodes = mid[:, None] + half[:, None] * _GL_NODES[None, :]
+        nodes = mid[:, None] + half[:, None] * rule[0][None, :]
         vals = np.exp(self.logpdf(nodes.ravel())).reshape(nodes.shape)
-        return half * (vals @ _GL_WEIGHTS)
+        return half * (vals @ rule[1])
 
     def phase(self, x: np.ndarray) -> np.ndarray:
         """Continuous arg w(x) inside the table range."""
@@ -314,16 +320,16 @@ class KummerTable:
             Fi = th / pic
             Si = 1.0 - Fi
             # tails: integrate from the nearest centre, relative precision
-            left_tail = Fi < 0.05
-            if np.any(left_tail):
-                jl, xl = j[left_tail], xi[left_tail]
-                Fi[left_tail] = self.cum_left[jl] + self._local_integral(self.x0[jl], xl)
-                Si[left_tail] = 1.0 - Fi[left_tail]
-            right_tail = Si < 0.05
-            if np.any(right_tail):
-                jr, xr = j[right_tail], xi[right_tail]
-                Si[right_tail] = self.cum_right[jr] - self._local_integral(self.x0[jr], xr)
-                Fi[right_tail] = 1.0 - Si[right_tail]
+            tails = (Fi < 0.05) | (Si < 0.05)
+            if np.any(tails):
+                xt = xi[tails]
+                k = np.clip(np.searchsorted(self.xs, xt), 1, len(self.xs) - 1)
+                k = np.where(xt - self.xs[k - 1] <= self.xs[k] - xt, k - 1, k)
+                part = self._local_integral(self.xs[k], xt, _GL8)
+                left_tail = Fi[tails] < 0.05
+                Ft = np.where(left_tail, self.cum_left_s[k] + part, 1.0 - (self.cum_right_s[k] - part))
+                St = np.where(left_tail, 1.0 - (self.cum_left_s[k] + part), self.cum_right_s[k] - part)
+                Fi[tails], Si[tails] = Ft, St
             F[inside], S[inside] = Fi, Si
         left = x < lo
         if np.any(left):
@@ -433,8 +439,12 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index) -> KummerTable:
                         logf0=logf0, theta0=theta0,
                         cum_left=np.zeros_like(x0), cum_right=np.zeros_like(x0),
                         L_min=complex(Ls[0]))
-    # Cumulative integrals between centres.
-    seg = table._local_integral(x0[:-1], x0[1:])
+    # Cumulative integrals on a sub-grid of _SUB points per gap (12-point Gauss each):
+    # any point is then within 1/16 of a gap from a node, where 8 points suffice.
+    frac = np.arange(_SUB) / _SUB
+    xs = np.r_[(x0[:-1, None] + frac[None, :] * np.diff(x0)[:, None]).ravel(), x0[-1]]
+    sub = table._local_integral(xs[:-1], xs[1:], _GL12)
+    seg = sub.reshape(-1, _SUB).sum(axis=1)
     theta_min = theta0[0] / (math.pi * c)
     below = (math.exp(logf0[0]) * x0[0] / (1.0 + alpha)) if theta_min < 1e-6 else theta_min
     cum_left = below + np.r_[0.0, np.cumsum(seg)]
@@ -442,6 +452,9 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index) -> KummerTable:
     cum_right = tail + np.r_[np.cumsum(seg[::-1])[::-1], 0.0]
     object.__setattr__(table, "cum_left", cum_left)
     object.__setattr__(table, "cum_right", cum_right)
+    object.__setattr__(table, "xs", xs)
+    object.__setattr__(table, "cum_left_s", below + np.r_[0.0, np.cumsum(sub)])
+    object.__setattr__(table, "cum_right_s", tail + np.r_[np.cumsum(sub[::-1])[::-1], 0.0])
     return table
 
 
