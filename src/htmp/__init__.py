@@ -13,9 +13,13 @@ alpha   in :mod:`htmp.laws`, the Laguerre exponent of nu_{alpha,c}; WeightWatche
 scale   sigma^2, the mean of MP/HTMP (WeightWatcher's sigma^2 of the MP fit)
 """
 from . import laws, repulsion
+from . import fitting
+from .fitting import esd, phase, fit_mp, fit_htmp, fit_inverse_htmp, fit_invgamma, fit_powerlaw
 from .laws import HTMP, InverseHTMP, MarchenkoPastur, TrinhTrinh
 from .repulsion import estimate_kappa, kappa_closed_form
 
 __all__ = ["HTMP", "InverseHTMP", "MarchenkoPastur", "TrinhTrinh", "laws", "repulsion", "estimate_kappa",
-           "kappa_closed_form"]
+           "kappa_closed_form",
+           "fitting", "esd", "phase", "fit_mp", "fit_htmp", "fit_inverse_htmp", "fit_invgamma",
+           "fit_powerlaw"]
 __version__ = "0.1.0.dev0"
