@@ -9,8 +9,10 @@ values, i.e. *before* any division by M):
 * ``D_i = max_j |1 - (x_j/x_i)^(1-alpha_i) - (j-i)/n_i|`` over the tail (a one-sided
   empirical CDF ``k/n``), ``D_i = 1`` when ``alpha_i <= 1``;
 * the first ``i`` minimising ``D_i`` wins; ``sigma = (alpha - 1)/sqrt(n_i)``;
-* for fewer than 20 values: a bias-corrected ``alpha = 1 + (n_i - 1)/sum log``, tails
-  of at least 8 values, and the objective ``D_i - 0.868/sqrt(n_i)``.
+* for fewer than 20 values: a bias-corrected ``alpha = 1 + (n_i - 1)/sum log`` and
+  tails of at least 8 values.  (``fit_powerlaw_smallN`` also picks xmin by the
+  objective ``D_i - 0.868/sqrt(n_i)``, but ``WWFit.__init__`` then re-selects by the
+  smallest ``D_i``, overriding it; we replicate that effective behaviour.)
 
 This module computes the same quantities vectorised (block-wise over candidates, so
 memory stays O(block * n)).  Differences from WWFit, on purpose: a tail whose values
@@ -98,15 +100,9 @@ def fit_powerlaw(eigs, *, min_value: float = 1e-5, block: int = 256) -> PowerLaw
     small = len(x) < SMALL_N
     alpha, ni, logx = _candidates(x, small)
     D = _ks_all(alpha, logx, block)
-    if small:
-        obj = np.where((ni >= 8) & np.isfinite(alpha) & (alpha > 1), D - 0.868 / np.sqrt(ni), np.inf)
-        if not np.isfinite(obj).any():
-            return PowerLawFit(nan, nan, float(x[0]), float(x[-1]), nan, 0, int(len(x)), nan,
-                               True, "failed", f"small-N fit needs a tail of >= 8 values "
-                                               f"with alpha > 1, got n={len(x)}")
-        i = int(np.argmin(obj))
-    else:
-        i = int(np.argmin(D))
+    if small:                 # WWFit skips tails shorter than 8 (D stays 1)
+        D[ni < 8] = 1.0
+    i = int(np.argmin(D))     # first minimiser, as WWFit.__init__ does
     a = float(alpha[i])
     if not (a > 1.0):
         return PowerLawFit(nan, nan, float(x[i]), float(x[-1]), nan, int(ni[i]), int(len(x)),
