@@ -23,3 +23,4 @@ def main() -> None:  # console-script entry point
 # Subcommands (each module defines its command on `app`).
 from . import law_cmd  # noqa: E402,F401
 from . import kappa_cmd  # noqa: E402,F401
+from . import fit_cmd  # noqa: E402,F401
