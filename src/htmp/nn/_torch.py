@@ -1,0 +1,129 @@
+"""The one PyTorch adapter: every ``import torch`` of the package lives in this module.
+
+torch is imported only when a torch source is given (an ``nn.Module``, a tensor
+mapping, or a ``.pt``/``.pth``/``.bin`` file); ``import htmp.nn`` never imports it.
+Layers are recognised with ``isinstance`` on ``nn.Embedding``, ``nn.Linear``,
+``nn.Conv1d`` and ``nn.Conv2d`` (subclasses included, e.g. the ``out_proj`` of
+``nn.MultiheadAttention``).
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from functools import partial
+
+import numpy as np
+
+from ._spec import WeightSpec, is_analysable
+
+__all__ = ["import_torch", "is_module", "is_tensor", "module_specs", "state_dict_file_specs",
+           "tensor_to_numpy", "tensor_mapping_specs"]
+
+INSTALL_HINT = "PyTorch is needed for this source: pip install 'htmp[torch]'"
+
+
+def import_torch():
+    """Import torch or raise an ImportError that says how to install it."""
+    try:
+        import torch
+    except ImportError as err:
+        raise ImportError(f"{INSTALL_HINT} ({err})") from err
+    return torch
+
+
+def _loaded_torch():
+    """torch if the caller already imported it (an object can only be a tensor then)."""
+    return sys.modules.get("torch")
+
+
+def is_module(obj) -> bool:
+    torch = _loaded_torch()
+    return torch is not None and isinstance(obj, torch.nn.Module)
+
+
+def is_tensor(obj) -> bool:
+    torch = _loaded_torch()
+    return torch is not None and isinstance(obj, torch.Tensor)
+
+
+def tensor_to_numpy(t) -> np.ndarray:
+    """A CPU numpy copy-or-view: bf16/fp16 -> float32, float32/float64 kept."""
+    torch = import_torch()
+    t = t.detach()
+    if t.dtype in (torch.bfloat16, torch.float16):
+        t = t.to(torch.float32)
+    return t.cpu().numpy()
+
+
+def _dtype_name(t) -> str:
+    return str(t.dtype).removeprefix("torch.")
+
+
+def _layer_kind(mod, nn) -> str | None:
+    for cls, kind in ((nn.Embedding, "embedding"), (nn.Linear, "linear"),
+                      (nn.Conv1d, "conv1d"), (nn.Conv2d, "conv2d")):
+        if isinstance(mod, cls):
+            return kind
+    return None
+
+
+def module_specs(model) -> list[WeightSpec]:
+    """Embedding/Linear/Conv1d/Conv2d weights of an ``nn.Module``, in ``named_modules`` order."""
+    torch = import_torch()
+    out = []
+    for mname, mod in model.named_modules():
+        kind = _layer_kind(mod, torch.nn)
+        w = getattr(mod, "weight", None) if kind else None
+        if not isinstance(w, torch.Tensor):
+            continue
+        shape, dtype = tuple(int(s) for s in w.shape), _dtype_name(w)
+        if is_analysable(shape, dtype, kind):
+            name = f"{mname}.weight" if mname else "weight"
+            out.append(WeightSpec(name, kind, shape, dtype, partial(tensor_to_numpy, w),
+                                  type(model).__name__))
+    return out
+
+
+def _flatten(d: Mapping, prefix: str = ""):
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            yield from _flatten(v, key + ".")
+        else:
+            yield key, v
+
+
+def tensor_mapping_specs(d: Mapping, source: str = "state_dict") -> list[WeightSpec]:
+    """Specs of the 2-D/4-D float tensors (torch or numpy) of a (nested) state dict."""
+    out = []
+    for name, v in _flatten(d):
+        if is_tensor(v):
+            shape, dtype, load = tuple(v.shape), _dtype_name(v), partial(tensor_to_numpy, v)
+        elif isinstance(v, np.ndarray):
+            shape, dtype, load = v.shape, str(v.dtype), partial(np.asarray, v)
+        else:
+            continue
+        if is_analysable(shape, dtype, "tensor"):
+            out.append(WeightSpec(name, "tensor", tuple(int(s) for s in shape), dtype, load,
+                                  source))
+    return out
+
+
+def state_dict_file_specs(path) -> list[WeightSpec]:
+    """A ``.pt``/``.pth``/``.bin`` state dict, read with ``weights_only=True`` (memory-mapped
+    when the file is in torch's zip format, so tensors are paged in one at a time)."""
+    torch = import_torch()
+    try:
+        try:
+            obj = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:     # legacy (non-zip) format cannot be memory-mapped
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as err:     # torch raises many types (UnpicklingError, RuntimeError, ...)
+        raise ValueError(f"{path}: cannot be read as a PyTorch state dict with "
+                         f"weights_only=True ({type(err).__name__}: {err})") from None
+    if is_module(obj):
+        return module_specs(obj)
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"{path}: expected a state dict (a mapping of names to tensors), "
+                         f"got {type(obj).__name__}")
+    return tensor_mapping_specs(obj, str(path))
