@@ -18,7 +18,8 @@ import numpy as np
 
 from .._validation import check_param
 from ._base import Law
-from ._kummer import _GL_NODES, _GL_WEIGHTS, KummerTable, kummer_table
+from ._kummer import kummer_table
+from ._kummer_table import GL20, KummerTable
 
 __all__ = ["TrinhTrinh"]
 
@@ -131,9 +132,9 @@ def _inverse_moment(t: KummerTable, k: int) -> float:
     """E[X^-k] by Gauss-Legendre over the table's segments (plus the Frobenius part below)."""
     a, b = t.x0[:-1], t.x0[1:]
     half, mid = 0.5 * (b - a), 0.5 * (b + a)
-    nodes = mid[:, None] + half[:, None] * _GL_NODES[None, :]
+    nodes = mid[:, None] + half[:, None] * GL20[0][None, :]
     vals = np.exp(t.logpdf(nodes.ravel()) - k * np.log(nodes.ravel())).reshape(nodes.shape)
-    body = float(np.sum(half * (vals @ _GL_WEIGHTS)))
+    body = float(np.sum(half * (vals @ GL20[1])))
     x0 = t.x0[0]
     below = math.exp(t.logf0[0] - k * math.log(x0)) * x0 / (t.alpha + 1 - k)
     return body + below
@@ -229,17 +230,17 @@ def _stieltjes_quad(t: KummerTable, z: complex) -> complex:
     widths = np.repeat(length / pieces, pieces)
     half = 0.5 * widths
     mid = starts + half
-    nodes = mid[:, None] + half[:, None] * _GL_NODES[None, :]
+    nodes = mid[:, None] + half[:, None] * GL20[0][None, :]
     dens = np.exp(t.logpdf(nodes.ravel())).reshape(nodes.shape)
-    body = np.sum(half * ((dens / (z - nodes)) @ _GL_WEIGHTS))
+    body = np.sum(half * ((dens / (z - nodes)) @ GL20[1]))
     x0 = t.x0[0]
     if abs(z) > 1e3 * x0:
         below = t.cum_left[0] / z                # mass below the table, seen from afar
     else:                                        # t = x0 e^-s, s in [0, 92], 8 panels
         edges = np.linspace(0.0, 92.0, 9)
         h, m = 0.5 * np.diff(edges), 0.5 * (edges[1:] + edges[:-1])
-        s_nodes = (m[:, None] + h[:, None] * _GL_NODES[None, :]).ravel()
+        s_nodes = (m[:, None] + h[:, None] * GL20[0][None, :]).ravel()
         tt = x0 * np.exp(-s_nodes)
         vals = np.exp(t.logpdf(tt)) * tt / (z - tt)
-        below = np.sum(np.repeat(h, len(_GL_NODES)) * np.tile(_GL_WEIGHTS, 8) * vals)
+        below = np.sum(np.repeat(h, len(GL20[0])) * np.tile(GL20[1], 8) * vals)
     return complex(body + below)

@@ -1,0 +1,182 @@
+"""Evaluation side of the Kummer table: pdf, CDF/sf and phase from stored Taylor centres.
+
+Built by :func:`htmp.laws._kummer.build_table`; see that module for how the centres,
+their Taylor series and the cumulative integrals are computed.
+"""
+from __future__ import annotations
+
+import cmath
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["KummerTable", "GL20", "GL8"]
+
+GL20 = np.polynomial.legendre.leggauss(20)
+GL8 = np.polynomial.legendre.leggauss(8)       # per evaluated point (within 1/16 of a gap)
+
+
+@dataclass(frozen=True)
+class KummerTable:
+    """Taylor centres covering the real axis for one (alpha, c); see module docstring."""
+
+    alpha: float
+    c: float
+    x0: np.ndarray          # centres, increasing
+    coef: np.ndarray        # (n_centres, K) scaled Taylor coefficients of w/w(x0), u = (x-x0)/x0
+    lcoef: np.ndarray       # (n_centres, K) real Taylor coefficients of log f(x0(1+u)) - log f(x0)
+    pcoef: np.ndarray       # (n_centres, K) real Taylor coefficients of arg w(x0(1+u)) - arg w(x0)
+    logf0: np.ndarray       # log density at the centres
+    theta0: np.ndarray      # arg w at the centres (continuous branch), F = theta / (pi c)
+    cum_left: np.ndarray    # integral of f from 0 to x0 (relative precision in the left tail)
+    cum_right: np.ndarray   # integral of f from x0 to infinity
+    L_min: complex          # log w at the smallest centre (Frobenius extrapolation to 0)
+    xs: np.ndarray = None   # sub-grid (_SUB points per gap) for the tail integrals
+    cum_left_s: np.ndarray = None
+    cum_right_s: np.ndarray = None
+
+    # -- pointwise pieces ------------------------------------------------------
+    def _nearest(self, x: np.ndarray) -> np.ndarray:
+        j = np.searchsorted(self.x0, x)
+        j = np.clip(j, 1, len(self.x0) - 1)
+        left = self.x0[j - 1]
+        right = self.x0[j]
+        return np.where(x - left <= right - x, j - 1, j)
+
+    def _poly(self, j: np.ndarray, h: np.ndarray):
+        """w(x0_j + h)/w(x0_j) from the scaled Taylor coefficients."""
+        coef = self.coef
+        u = h / self.x0[j]
+        p = np.zeros(h.shape, dtype=complex)
+        for k in range(coef.shape[1] - 1, -1, -1):
+            p = p * u + coef[j, k]
+        return p
+
+    def _real_series(self, table: np.ndarray, j: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """sum_k table[j, k] u^k with u = (x - x0_j)/x0_j (table[:, 0] is zero)."""
+        u = (x - self.x0[j]) / self.x0[j]
+        acc = np.zeros_like(u)
+        for k in range(table.shape[1] - 1, 0, -1):
+            acc *= u
+            acc += table[j, k]
+        return acc * u
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        # x > 0 always; x/scale may underflow to 0 for subnormal x: clamp to the least double
+        x = np.maximum(np.asarray(x, dtype=float), 5e-324)
+        out = np.empty_like(x)
+        lo, hi = self.x0[0], self.x0[-1]
+        mid = (x >= lo) & (x <= hi)
+        if np.any(mid):
+            xm = x[mid]
+            j = self._nearest(xm)
+            out[mid] = self.logf0[j] + self._real_series(self.lcoef, j, xm)
+        left = x < lo
+        if np.any(left):
+            out[left] = self._logpdf_left(x[left])
+        right = x > hi
+        if np.any(right):
+            xr = x[right]
+            # |w| ~ x^-c beyond the last centre: f ~ x^(alpha + 2c) e^-x
+            out[right] = (self.logf0[-1] + (self.alpha + 2 * self.c) * np.log(xr / hi) - (xr - hi))
+        return out
+
+    def _frobenius(self, x: np.ndarray):
+        """(log w(0)/w(x_min), t) for the two-term model below the table.
+
+        Frobenius at the regular singular point 0: w = w(0) + B x^(1+alpha) + O(x), with
+        w(0) = Gamma(1+alpha)/Gamma(c+alpha+1), so w(x)/w(x_min) = ratio + (1 - ratio) t
+        with t = (x/x_min)^min(1, 1+alpha) (we keep the leading correction only).
+        """
+        a, c = self.alpha, self.c
+        log_ratio = complex(math.lgamma(1 + a) - math.lgamma(c + a + 1), 0.0) - self.L_min
+        t = np.exp((np.log(x) - math.log(self.x0[0])) * min(1.0, 1.0 + a))
+        return log_ratio, t
+
+    def _q(self, x: np.ndarray):
+        """w(x)/w(x_min) below the table, or None where the two-term form would cancel."""
+        log_ratio, t = self._frobenius(x)
+        if abs(log_ratio.real) >= 50:
+            return None
+        ratio = cmath.exp(log_ratio)
+        return ratio + (1.0 - ratio) * t
+
+    def _log_q2(self, x: np.ndarray) -> np.ndarray:
+        """log |w(x)/w(x_min)|^2 below the table.  When the table stops far from 0 (large
+        alpha: the mass below x_min is < e^-92 anyway) the two-term form can cancel, and we
+        interpolate log|w|^2 instead, which stays finite."""
+        q = self._q(x)
+        if q is not None:
+            with np.errstate(divide="ignore"):
+                out = np.log(q.real ** 2 + q.imag ** 2)
+            if np.all(np.isfinite(out)):
+                return out
+        log_ratio, t = self._frobenius(x)
+        return 2.0 * log_ratio.real * (1.0 - t)
+
+    def _logpdf_left(self, x: np.ndarray) -> np.ndarray:
+        return (self.logf0[0] + self.alpha * (np.log(x) - math.log(self.x0[0]))
+                - (x - self.x0[0]) - self._log_q2(x))
+
+    def _local_integral(self, a: np.ndarray, b: np.ndarray, rule=GL20):
+        """Integral of the density from a to b (short intervals inside the table)."""
+        half = 0.5 * (b - a)
+        mid = 0.5 * (b + a)
+        nodes = mid[:, None] + half[:, None] * rule[0][None, :]
+        vals = np.exp(self.logpdf(nodes.ravel())).reshape(nodes.shape)
+        return half * (vals @ rule[1])
+
+    def phase(self, x: np.ndarray) -> np.ndarray:
+        """Continuous arg w(x) inside the table range."""
+        j = self._nearest(x)
+        return self.theta0[j] + self._real_series(self.pcoef, j, x)
+
+    def cdf_sf(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(F, 1-F) with relative precision in both tails and ~1e-14 absolute in the bulk."""
+        x = np.asarray(x, dtype=float)
+        F = np.empty_like(x)
+        S = np.empty_like(x)
+        lo, hi = self.x0[0], self.x0[-1]
+        pic = math.pi * self.c
+        inside = (x >= lo) & (x <= hi)
+        if np.any(inside):
+            xi = x[inside]
+            j = self._nearest(xi)
+            th = self.phase(xi)
+            Fi = th / pic
+            Si = 1.0 - Fi
+            # tails: integrate from the nearest centre, relative precision
+            tails = (Fi < 0.05) | (Si < 0.05)
+            if np.any(tails):
+                xt = xi[tails]
+                k = np.clip(np.searchsorted(self.xs, xt), 1, len(self.xs) - 1)
+                k = np.where(xt - self.xs[k - 1] <= self.xs[k] - xt, k - 1, k)
+                part = self._local_integral(self.xs[k], xt, GL8)
+                left_tail = Fi[tails] < 0.05
+                Ft = np.where(left_tail, self.cum_left_s[k] + part, 1.0 - (self.cum_right_s[k] - part))
+                St = np.where(left_tail, 1.0 - (self.cum_left_s[k] + part), self.cum_right_s[k] - part)
+                Fi[tails], Si[tails] = Ft, St
+            F[inside], S[inside] = Fi, Si
+        left = x < lo
+        if np.any(left):
+            xl = np.maximum(x[left], 5e-324)
+            theta_min = self.theta0[0]
+            q = self._q(xl)
+            if theta_min > 1e-6 * pic and q is not None:
+                # alpha near -1: w = w(0) + B x^(1+alpha) is exact to O(x) here, and
+                # arg w(0) = 0, so the phase below the table is arg of the model
+                Fl = (theta_min + np.angle(q)) / pic
+            else:
+                # F(x) ~ x f(x) / (1 + alpha) to leading order (the mass here is < e^-92)
+                Fl = self.cum_left[0] * np.exp(np.log(xl) - math.log(lo)
+                                               + self._logpdf_left(xl) - self.logf0[0])
+            Fl[x[left] <= 0] = 0.0
+            F[left], S[left] = Fl, 1.0 - Fl
+        right = x > hi
+        if np.any(right):
+            xr = x[right]
+            lf = self.logpdf(xr)
+            Sr = np.exp(lf) / np.maximum(1.0 - (self.alpha + 2 * self.c) / xr, 0.5)
+            S[right], F[right] = Sr, 1.0 - Sr
+        return np.clip(F, 0.0, 1.0), np.clip(S, 0.0, 1.0)
