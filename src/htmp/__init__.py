@@ -17,9 +17,10 @@ from . import fitting
 from .fitting import esd, phase, fit_mp, fit_htmp, fit_inverse_htmp, fit_invgamma, fit_powerlaw
 from .laws import HTMP, InverseHTMP, MarchenkoPastur, TrinhTrinh
 from .repulsion import estimate_kappa, kappa_closed_form
+from .analysis import analyze
 
 __all__ = ["HTMP", "InverseHTMP", "MarchenkoPastur", "TrinhTrinh", "laws", "repulsion", "estimate_kappa",
            "kappa_closed_form",
            "fitting", "esd", "phase", "fit_mp", "fit_htmp", "fit_inverse_htmp", "fit_invgamma",
-           "fit_powerlaw"]
+           "fit_powerlaw", "analyze"]
 __version__ = "0.1.0.dev0"

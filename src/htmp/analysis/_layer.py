@@ -1,0 +1,117 @@
+"""One layer -> one row: ESD, MP / HTMP / power-law fits and the phase, never raising."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ..fitting import esd, fit_htmp, fit_mp, fit_powerlaw, phase
+
+__all__ = ["COLUMNS", "FITS", "analyse_spec", "matrix_shape"]
+
+FITS = ("mp", "htmp", "powerlaw")
+Z95 = 1.959963984540054   # standard normal 0.975 quantile
+
+# The first 20 are the documented table; the rest are evidence and per-fit statuses.
+COLUMNS = ["name", "type", "shape", "N", "M", "gamma", "n_evals", "rank", "mp_scale",
+           "mp_bulk_max", "n_spikes", "kappa", "kappa_lo", "kappa_hi", "ks", "alpha", "xmin",
+           "phase", "status", "message",
+           "mp_threshold", "mp_ks", "mp_status", "htmp_scale", "htmp_n_spikes", "htmp_status",
+           "alpha_se", "alpha_ks", "n_tail", "powerlaw_status", "phase_reason", "n_zero",
+           "seconds"]
+
+
+def matrix_shape(shape: tuple, conv: str) -> tuple[int, int, int]:
+    """(a, b, n_slices) of the matrices whose ESD is taken (htmp.esd's conv conventions)."""
+    if len(shape) == 2:
+        return shape[0], shape[1], 1
+    k = int(np.prod(shape[2:]))
+    if conv == "slices":
+        return shape[0], shape[1], k
+    return shape[0], shape[1] * k, 1
+
+
+def _blank(spec, conv) -> dict:
+    row = dict.fromkeys(COLUMNS, math.nan)
+    a, b, k = matrix_shape(spec.shape, conv)
+    N, M = min(a, b), max(a, b)
+    row.update(name=spec.name, type=spec.kind, shape="x".join(map(str, spec.shape)), N=N, M=M,
+               gamma=N / M, n_evals=N * k, rank=math.nan, n_spikes=math.nan, phase="",
+               status="ok", message="", mp_status="", htmp_status="", powerlaw_status="",
+               phase_reason="")
+    return row
+
+
+def _fit_mp(r, row, notes):
+    mp = fit_mp(r)
+    row.update(mp_scale=mp.sigma2, mp_bulk_max=mp.bulk_max, mp_threshold=mp.threshold,
+               n_spikes=mp.n_spikes, mp_ks=mp.ks, mp_status=mp.status)
+    if mp.message:
+        notes.append(f"mp: {mp.message}")
+
+
+def _fit_htmp(r, row, notes):
+    if r.gamma >= 1.0:
+        row["htmp_status"] = "skipped"
+        notes.append("htmp: needs gamma < 1, the matrix is square (gamma = 1)")
+        return
+    h = fit_htmp(r)
+    lo = hi = math.nan
+    at_bound = h.status in ("mp-like", "at-lower-bound")   # curvature SE means nothing there
+    if not at_bound and math.isfinite(h.kappa) and math.isfinite(h.kappa_se) and h.kappa > 0:
+        half = Z95 * h.kappa_se / h.kappa          # the SE is on log kappa's scale
+        lo, hi = h.kappa * math.exp(-half), h.kappa * math.exp(half)
+    row.update(kappa=h.kappa, kappa_lo=lo, kappa_hi=hi, ks=h.ks, htmp_scale=h.scale,
+               htmp_n_spikes=h.n_spikes, htmp_status=h.status)
+    if h.message:
+        notes.append(f"htmp: {h.message}")
+
+
+def _fit_powerlaw(r, row, notes):
+    pl = fit_powerlaw(r, min_value=1e-5 / r.M)     # WeightWatcher's EVALS_THRESH before / M
+    row.update(alpha=pl.alpha, xmin=pl.xmin, alpha_se=pl.alpha_se, alpha_ks=pl.ks,
+               n_tail=pl.n_tail, powerlaw_status=pl.status)
+    if pl.message:
+        notes.append(f"powerlaw: {pl.message}")
+
+
+def _fit_phase(r, row, notes):
+    p = phase(r)
+    row.update(phase=p.phase, phase_reason=p.reason)
+
+
+_STEPS = {"mp": _fit_mp, "htmp": _fit_htmp, "powerlaw": _fit_powerlaw, "phase": _fit_phase}
+
+
+def _as_matrix(arr: np.ndarray) -> np.ndarray:
+    return arr[:, :, None, :] if arr.ndim == 3 else arr   # conv1d (out, in, k) -> 4-D
+
+
+def analyse_spec(spec, *, min_evals: int, steps: tuple, conv: str) -> dict:
+    """The row of one weight; a failure is recorded in ``status``/``message``, never raised."""
+    t0 = time.perf_counter()
+    row = _blank(spec, conv)
+    if row["n_evals"] < min_evals:
+        row.update(status="skipped", message=f"{row['n_evals']} eigenvalue(s) < "
+                                             f"min_evals={min_evals}")
+        return row
+    try:
+        r = esd(_as_matrix(spec.load()), conv=conv)
+    except Exception as err:    # one unreadable / non-finite layer must not stop the others
+        row.update(status="failed", message=f"{type(err).__name__}: {err}",
+                   seconds=time.perf_counter() - t0)
+        return row
+    row.update(n_evals=len(r.eigenvalues), rank=r.rank, n_zero=r.n_zero)
+    notes, failed = [], []
+    for step in steps:
+        try:
+            _STEPS[step](r, row, notes)
+        except Exception as err:  # a fit that raises is reported, the other fits still run
+            failed.append(step)
+            notes.append(f"{step}: {type(err).__name__}: {err}")
+    statuses = [row["mp_status"], row["htmp_status"], row["powerlaw_status"]]
+    if failed or "failed" in statuses:
+        row["status"] = "partial"
+    row.update(message="; ".join(notes), seconds=time.perf_counter() - t0)
+    return row

@@ -1,0 +1,78 @@
+"""``analyze``: a model (or checkpoint path) -> one row per layer in a pandas DataFrame."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from .._validation import check_positive_int
+from ..nn import weight_specs
+from ._layer import COLUMNS, FITS, analyse_spec
+
+__all__ = ["analyze"]
+
+Progress = Callable[[int, int, str], None]
+
+
+def _steps(fits) -> tuple:
+    if isinstance(fits, str):
+        fits = (fits,)
+    fits = tuple(fits)
+    bad = [f for f in fits if f not in FITS]
+    if bad or not fits:
+        raise ValueError(f"fits must be a non-empty subset of {FITS}, got {fits!r}")
+    steps = tuple(f for f in FITS if f in fits)
+    return steps + (("phase",) if {"mp", "htmp"} <= set(steps) else ())
+
+
+def analyze(model_or_path, *, layers=None, min_evals: int = 8,
+            fits=("mp", "htmp", "powerlaw"), conv: str = "flatten", workers: int = 1,
+            progress: Progress | None = None):
+    """Per-layer heavy-tail diagnostics of a model, as a :class:`pandas.DataFrame`.
+
+    ``model_or_path``: anything :func:`htmp.nn.weight_specs` reads (a torch module, a
+    state dict, a safetensors/``.pt``/``.bin``/``.npz`` file, a sharded checkpoint folder).
+    ``layers``: regex searched in the weight names.  ``min_evals``: layers with fewer
+    eigenvalues get status "skipped" (WeightWatcher's default is 8).  ``fits``: a
+    subset of ``("mp", "htmp", "powerlaw")``; the phase is computed when both "mp" and
+    "htmp" are fitted.  ``conv``: the conv-kernel convention of :func:`htmp.esd`.
+    ``workers``: threads (each holds one layer in memory).  ``progress``: called as
+    ``progress(done, total, name)`` after each layer.
+
+    Every row has a ``status``: "ok"; "partial" (a fit failed, ``message`` says which
+    and why; the other columns are filled); "failed" (the layer could not be read or
+    has NaN/Inf entries); "skipped" (fewer than ``min_evals`` eigenvalues).  One bad
+    layer never stops the others.  Columns: see ``htmp.analysis.COLUMNS`` and
+    ``docs/analysis.md``.
+    """
+    import pandas as pd
+
+    min_evals = check_positive_int("min_evals", min_evals)
+    workers = check_positive_int("workers", workers)
+    if conv not in ("flatten", "slices"):
+        raise ValueError(f"conv must be 'flatten' or 'slices', got {conv!r}")
+    steps = _steps(fits)
+    specs = weight_specs(model_or_path, layers=layers)
+    if not specs:
+        where = f" matching layers={layers!r}" if layers is not None else ""
+        raise ValueError(f"no analysable layers{where} in {_describe(model_or_path)} "
+                         f"(2-D or 4-D floating-point weights)")
+    kw = dict(min_evals=min_evals, steps=steps, conv=conv)
+    total, rows = len(specs), []
+    if workers == 1:
+        for i, spec in enumerate(specs, 1):
+            rows.append(analyse_spec(spec, **kw))
+            if progress is not None:
+                progress(i, total, spec.name)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:   # eigvalsh releases the GIL
+            futures = [pool.submit(analyse_spec, spec, **kw) for spec in specs]
+            for i, (spec, fut) in enumerate(zip(specs, futures), 1):
+                rows.append(fut.result())
+                if progress is not None:
+                    progress(i, total, spec.name)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _describe(source) -> str:
+    text = repr(source) if isinstance(source, str) else type(source).__name__
+    return text if len(text) < 200 else text[:197] + "..."

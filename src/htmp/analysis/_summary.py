@@ -1,0 +1,64 @@
+"""Model-level summary of :func:`htmp.analyze`'s per-layer table."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..fitting._results import FitResult
+
+__all__ = ["ModelSummary", "summarize"]
+
+
+@dataclass(frozen=True)
+class ModelSummary(FitResult):
+    """Counts per status and phase; mean/median of kappa and alpha over layers with a value."""
+
+    n_layers: int
+    n_ok: int
+    n_partial: int
+    n_failed: int
+    n_skipped: int
+    kappa_mean: float
+    kappa_median: float
+    n_kappa: int
+    alpha_mean: float
+    alpha_median: float
+    n_alpha: int
+    phase_counts: dict = field(default_factory=dict)
+
+    def to_frame(self):
+        import pandas as pd
+
+        d = self.to_dict()
+        counts = d.pop("phase_counts")
+        d.update({f"phase_{k}": v for k, v in counts.items()})
+        return pd.DataFrame([d])
+
+
+def _stats(col) -> tuple[float, float, int]:
+    v = np.asarray(col, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, math.nan, 0
+    return float(v.mean()), float(np.median(v)), int(v.size)
+
+
+def summarize(df) -> ModelSummary:
+    """Summarise the DataFrame returned by :func:`htmp.analyze`."""
+    missing = {"status", "kappa", "alpha", "phase"} - set(df.columns)
+    if missing:
+        raise ValueError(f"df must be the table returned by htmp.analyze (columns status, "
+                         f"kappa, alpha, phase), missing {sorted(missing)}")
+    status = df["status"].value_counts()
+    k_mean, k_med, n_k = _stats(df["kappa"])
+    a_mean, a_med, n_a = _stats(df["alpha"])
+    phases = df["phase"][df["phase"].astype(str) != ""].value_counts()
+    return ModelSummary(n_layers=len(df), n_ok=int(status.get("ok", 0)),
+                        n_partial=int(status.get("partial", 0)),
+                        n_failed=int(status.get("failed", 0)),
+                        n_skipped=int(status.get("skipped", 0)),
+                        kappa_mean=k_mean, kappa_median=k_med, n_kappa=n_k,
+                        alpha_mean=a_mean, alpha_median=a_med, n_alpha=n_a,
+                        phase_counts={str(k): int(v) for k, v in phases.items()})
