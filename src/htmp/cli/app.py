@@ -24,3 +24,4 @@ def main() -> None:  # console-script entry point
 from . import law_cmd  # noqa: E402,F401
 from . import kappa_cmd  # noqa: E402,F401
 from . import fit_cmd  # noqa: E402,F401
+from . import analyze_cmd  # noqa: E402,F401

@@ -61,7 +61,9 @@ def _npz_specs(path) -> list[WeightSpec]:
                 continue
             with zf.open(member) as f:
                 version = np.lib.format.read_magic(f)
-                shape, _, dtype = np.lib.format._read_array_header(f, version)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read(f)
             key = member[:-4]
             if is_analysable(shape, str(dtype), "tensor"):
                 out.append(WeightSpec(key, "tensor", tuple(int(s) for s in shape), str(dtype),

@@ -1,0 +1,114 @@
+"""``htmp analyze``: per-layer table of a model file or folder (results on stdout)."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from .app import app
+
+# Columns of the human-readable table and markdown (csv/json carry every column).
+_SHORT = ["name", "type", "shape", "gamma", "n_evals", "mp_scale", "n_spikes", "kappa",
+          "kappa_lo", "kappa_hi", "ks", "alpha", "xmin", "phase", "status"]
+
+
+class OutFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v.item() if hasattr(v, "item") else v
+
+
+def to_json(df, summary) -> str:
+    """``{"layers": [row, ...], "summary": {...}}`` with NaN as null."""
+    rows = [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    summ = {k: (_clean(v) if not isinstance(v, dict) else v)
+            for k, v in summary.to_dict().items()}
+    return json.dumps({"layers": rows, "summary": summ})
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def to_markdown(df) -> str:
+    cols = [c for c in _SHORT if c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in df[cols].itertuples(index=False):
+        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in r) + " |")
+    return "\n".join(lines)
+
+
+def _summary_text(s) -> str:
+    phases = ", ".join(f"{k}: {v}" for k, v in s.phase_counts.items()) or "none"
+    return (f"{s.n_layers} layers ({s.n_ok} ok, {s.n_partial} partial, {s.n_failed} failed, "
+            f"{s.n_skipped} skipped); kappa median {s.kappa_median:.4g} (mean "
+            f"{s.kappa_mean:.4g}, {s.n_kappa} layers); alpha median {s.alpha_median:.4g} "
+            f"(mean {s.alpha_mean:.4g}, {s.n_alpha} layers); phases: {phases}")
+
+
+def _run(path, layers, min_evals, workers, show_progress):
+    from ..analysis import analyze
+
+    if not show_progress:
+        return analyze(path, layers=layers, min_evals=min_evals, workers=workers)
+    from ..nn import weight_specs
+
+    total = len(weight_specs(path, layers=layers))
+    with typer.progressbar(length=max(total, 1), label="analysing", file=sys.stderr) as bar:
+        def step(done, total, name):
+            bar.update(1)
+        return analyze(path, layers=layers, min_evals=min_evals, workers=workers,
+                       progress=step)
+
+
+@app.command("analyze")
+def analyze_command(
+    path: Path = typer.Argument(..., help="Model file or folder: .safetensors, .pt/.pth/.bin, "
+                                          ".npy, .npz, a sharded checkpoint's index JSON or "
+                                          "its folder."),
+    layers: str = typer.Option(None, "--layers", help="Regex searched in the weight names."),
+    fmt: OutFormat = typer.Option(OutFormat.table, "--format", help="Output format."),
+    workers: int = typer.Option(1, "--workers", help="Threads (each holds one layer)."),
+    min_evals: int = typer.Option(8, "--min-evals",
+                                  help="Skip layers with fewer eigenvalues."),
+    progress: bool = typer.Option(None, "--progress/--no-progress",
+                                  help="Progress bar on stderr (default: when stderr is a "
+                                       "terminal)."),
+) -> None:
+    """Per-layer MP / HTMP / power-law fits and phases of a model's weights."""
+    from ..analysis import summarize
+
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        df = _run(path, layers, min_evals, workers, show)
+    except (ValueError, TypeError, ImportError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    summary = summarize(df)
+    if fmt is OutFormat.csv:
+        typer.echo(df.to_csv(index=False), nl=False)
+    elif fmt is OutFormat.json:
+        typer.echo(to_json(df, summary))
+    elif fmt is OutFormat.markdown:
+        typer.echo(to_markdown(df))
+        typer.echo("\n" + _summary_text(summary))
+    else:
+        typer.echo(df[_SHORT].to_string(index=False, na_rep="",
+                                        float_format=lambda v: f"{v:.4g}"))
+        typer.echo("\n" + _summary_text(summary))
+        bad = df[df["status"].isin(["failed", "partial"])]
+        for r in bad.itertuples(index=False):
+            typer.echo(f"{r.status}: {r.name}: {r.message}")
