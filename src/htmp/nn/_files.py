@@ -114,22 +114,29 @@ def path_specs(path) -> list[WeightSpec]:
         raise ValueError(f"{path}: no such file or folder; accepted formats: {FORMATS}")
     if path.is_dir():
         return _folder_specs(path)
-    name, suffix = path.name.lower(), path.suffix.lower()
     try:
-        if name.endswith(".index.json"):
-            return _index_specs(path)
-        if suffix == ".safetensors":
-            return safetensors_specs(path)
-        if suffix == ".npy":
-            return _npy_specs(path)
-        if suffix == ".npz":
-            return _npz_specs(path)
+        return _file_specs(path)
     except (OSError, zipfile.BadZipFile) as err:
         raise _bad(path, f"cannot be read ({type(err).__name__}: {err})") from None
     except ValueError as err:
-        if str(err).startswith(str(path)):
+        msg = str(err)
+        if "accepted formats" in msg:
             raise
-        raise _bad(path, f"cannot be read ({err})") from None
+        if msg.startswith(str(path)):
+            raise ValueError(f"{msg}; accepted formats: {FORMATS}") from None
+        raise _bad(path, f"cannot be read ({msg})") from None
+
+
+def _file_specs(path: Path) -> list[WeightSpec]:
+    name, suffix = path.name.lower(), path.suffix.lower()
+    if name.endswith(".index.json"):
+        return _index_specs(path)
+    if suffix == ".safetensors":
+        return safetensors_specs(path)
+    if suffix == ".npy":
+        return _npy_specs(path)
+    if suffix == ".npz":
+        return _npz_specs(path)
     if suffix in _TORCH_SUFFIXES:
         return _torch_specs(path)
     raise _bad(path, f"unknown file type {suffix or '(no suffix)'!r}")
