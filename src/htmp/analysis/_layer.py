@@ -8,7 +8,7 @@ import numpy as np
 
 from ..fitting import esd, fit_htmp, fit_mp, fit_powerlaw, phase
 
-__all__ = ["COLUMNS", "FITS", "analyse_spec", "matrix_shape"]
+__all__ = ["COLUMNS", "FITS", "INT_COLUMNS", "analyse_spec", "matrix_shape"]
 
 FITS = ("mp", "htmp", "powerlaw")
 Z95 = 1.959963984540054   # standard normal 0.975 quantile
@@ -20,6 +20,9 @@ COLUMNS = ["name", "type", "shape", "N", "M", "gamma", "n_evals", "rank", "mp_sc
            "mp_threshold", "mp_ks", "mp_status", "htmp_scale", "htmp_n_spikes", "htmp_status",
            "alpha_se", "alpha_ks", "n_tail", "powerlaw_status", "phase_reason", "n_zero",
            "seconds"]
+
+
+INT_COLUMNS = ["N", "M", "n_evals", "rank", "n_spikes", "htmp_n_spikes", "n_tail", "n_zero"]
 
 
 def matrix_shape(shape: tuple, conv: str) -> tuple[int, int, int]:

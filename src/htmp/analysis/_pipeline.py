@@ -6,7 +6,7 @@ from typing import Callable
 
 from .._validation import check_positive_int
 from ..nn import weight_specs
-from ._layer import COLUMNS, FITS, analyse_spec
+from ._layer import COLUMNS, FITS, INT_COLUMNS, analyse_spec
 
 __all__ = ["analyze"]
 
@@ -70,7 +70,8 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
                 rows.append(fut.result())
                 if progress is not None:
                     progress(i, total, spec.name)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    return df.astype({c: "Int64" for c in INT_COLUMNS})   # integers; <NA> where not computed
 
 
 def _describe(source) -> str:

@@ -1,0 +1,153 @@
+"""htmp.analyze: sources agree, rows match the fitting functions, bad layers do not abort."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import htmp
+from htmp.analysis import COLUMNS, summarize
+
+torch = pytest.importorskip("torch")
+st_torch = pytest.importorskip("safetensors.torch")
+nn = torch.nn
+
+REQUIRED = ["name", "type", "shape", "N", "M", "gamma", "n_evals", "rank", "mp_scale",
+            "mp_bulk_max", "n_spikes", "kappa", "kappa_lo", "kappa_hi", "ks", "alpha", "xmin",
+            "phase", "status", "message"]
+# columns that depend on the source (layer kind) or on the clock
+VOLATILE = ["type", "seconds"]
+
+
+def _model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(4, 20, 3), nn.Flatten(), nn.Linear(60, 150),
+                         nn.Embedding(200, 30), nn.Linear(3, 2))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return _model()
+
+
+@pytest.fixture(scope="module")
+def table(model):
+    return htmp.analyze(model)
+
+
+def test_columns_and_rows(table):
+    assert list(table.columns) == COLUMNS and COLUMNS[:len(REQUIRED)] == REQUIRED
+    assert table["name"].tolist() == ["0.weight", "2.weight", "3.weight", "4.weight"]
+    assert table["type"].tolist() == ["conv2d", "linear", "embedding", "linear"]
+    assert table["status"].tolist() == ["ok", "ok", "ok", "skipped"]
+    assert table.loc[3, "message"] == "2 eigenvalue(s) < min_evals=8"
+    r = table.loc[1]
+    assert (r["shape"], r.N, r.M, r.gamma, r.n_evals, r["rank"]) == ("150x60", 60, 150, 0.4, 60, 60)
+
+
+def test_rows_equal_the_fitting_functions(model, table):
+    """Pipeline vs direct calls of htmp.esd / fit_mp / fit_htmp / fit_powerlaw / phase."""
+    for i, w in enumerate(list(model.parameters())[::2][:3]):
+        r = htmp.esd(w.detach().numpy())
+        row = table.loc[i]
+        mp, h = htmp.fit_mp(r), htmp.fit_htmp(r)
+        pl = htmp.fit_powerlaw(r, min_value=1e-5 / r.M)
+        assert row.mp_scale == mp.sigma2 and row.mp_bulk_max == mp.bulk_max
+        assert row.n_spikes == mp.n_spikes
+        assert row.kappa == h.kappa and row.ks == h.ks
+        assert row.alpha == pl.alpha and row.xmin == pl.xmin
+        assert row.phase == htmp.phase(r).phase
+        if h.status == "ok":      # interval: kappa * exp(-+1.96 SE/kappa), brackets kappa
+            assert row.kappa_lo < row.kappa < row.kappa_hi
+        else:
+            assert math.isnan(row.kappa_lo) and h.status in row.htmp_status
+
+
+def _numeric_equal(a, b):
+    pd.testing.assert_frame_equal(a.drop(columns=VOLATILE), b.drop(columns=VOLATILE))
+
+
+def test_all_sources_agree(model, table, tmp_path):
+    sd = {k: v for k, v in model.state_dict().items() if v.ndim in (2, 4)}
+    torch.save(model.state_dict(), tmp_path / "m.pt")
+    st_torch.save_file(model.state_dict(), tmp_path / "m.safetensors")
+    np.savez(tmp_path / "m.npz", **{k: v.numpy() for k, v in sd.items()})
+    for src in (tmp_path / "m.pt", tmp_path / "m.safetensors", tmp_path / "m.npz",
+                model.state_dict()):
+        other = htmp.analyze(src)
+        assert set(other["type"]) == {"tensor"}
+        _numeric_equal(other, table)
+
+
+def test_nan_layer_fails_alone():
+    m = _model()
+    with torch.no_grad():
+        m[2].weight[3, 4] = float("nan")
+    df = htmp.analyze(m)
+    assert df["status"].tolist() == ["ok", "failed", "ok", "skipped"]
+    assert "W must be finite, got 1 NaN/Inf entries" in df.loc[1, "message"]
+    assert math.isnan(df.loc[1, "kappa"]) and not math.isnan(df.loc[0, "kappa"])
+
+
+def test_unreadable_layer_fails_alone(tmp_path, model):
+    st_torch.save_file(model.state_dict(), tmp_path / "m.safetensors")
+    data = bytearray((tmp_path / "m.safetensors").read_bytes())
+    (tmp_path / "cut.safetensors").write_bytes(data[:-200])     # last tensor truncated
+    df = htmp.analyze(tmp_path / "cut.safetensors")       # reported per layer, never raised
+    # safetensors checks the whole file on open, so every tensor of it fails (said so in message)
+    assert df["status"].tolist() == ["failed", "failed", "failed", "skipped"]
+    assert "file not fully covered" in df.loc[0, "message"]
+
+
+def test_square_matrix_skips_htmp_only():
+    W = np.random.default_rng(0).standard_normal((40, 40))
+    row = htmp.analyze({"sq": W}).loc[0]
+    assert row.status == "ok" and row.htmp_status == "skipped"
+    assert "needs gamma < 1" in row.message and math.isnan(row.kappa)
+    assert np.isfinite(row.alpha) and np.isfinite(row.mp_scale) and row.phase
+
+
+def test_empty_model_and_no_match(model):
+    with pytest.raises(ValueError, match="no analysable layers"):
+        htmp.analyze(nn.Sequential(nn.ReLU(), nn.LayerNorm(4)))
+    with pytest.raises(ValueError, match="no analysable layers matching layers='zzz'"):
+        htmp.analyze(model, layers="zzz")
+
+
+def test_layers_regex_workers_progress(model, table):
+    seen = []
+    df = htmp.analyze(model, layers=r"^[23]\.", workers=2,
+                      progress=lambda i, n, name: seen.append((i, n, name)))
+    assert seen == [(1, 2, "2.weight"), (2, 2, "3.weight")]
+    _numeric_equal(df.reset_index(drop=True), table.iloc[1:3].reset_index(drop=True))
+
+
+def test_fits_subset_and_bad_arguments(model):
+    df = htmp.analyze(model, fits=("powerlaw",), layers="^2")
+    assert np.isfinite(df.loc[0, "alpha"]) and math.isnan(df.loc[0, "kappa"])
+    assert df.loc[0, "phase"] == ""
+    with pytest.raises(ValueError, match=r"fits must be a non-empty subset of .*got \('pl',\)"):
+        htmp.analyze(model, fits=("pl",))
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
+        htmp.analyze(model, workers=0)
+    with pytest.raises(ValueError, match="min_evals must be an integer >= 1, got 0"):
+        htmp.analyze(model, min_evals=0)
+    with pytest.raises(ValueError, match="conv must be 'flatten' or 'slices', got 'x'"):
+        htmp.analyze(model, conv="x")
+
+
+def test_conv_slices_convention(model):
+    row = htmp.analyze(model, layers="^0", conv="slices").loc[0]
+    assert (row.N, row.M, row.n_evals) == (4, 20, 36)   # 3*3 slices of 20x4
+
+
+def test_summarize(table):
+    s = summarize(table)
+    assert (s.n_layers, s.n_ok, s.n_skipped, s.n_failed, s.n_partial) == (4, 3, 1, 0, 0)
+    ok = table[table.status == "ok"]
+    assert s.alpha_median == pytest.approx(float(np.median(ok.alpha)), rel=1e-15)
+    assert s.kappa_mean == pytest.approx(float(np.mean(ok.kappa)), rel=1e-15)
+    assert sum(s.phase_counts.values()) == 3
+    assert s.to_frame().shape[0] == 1
+    with pytest.raises(ValueError, match="df must be the table returned by htmp.analyze"):
+        summarize(pd.DataFrame({"a": [1]}))
