@@ -24,7 +24,9 @@ class OutFormat(str, Enum):
 
 
 def _clean(v):
-    if isinstance(v, float) and not math.isfinite(v):
+    import pandas as pd
+
+    if v is pd.NA or (isinstance(v, float) and not math.isfinite(v)):
         return None
     return v.item() if hasattr(v, "item") else v
 
