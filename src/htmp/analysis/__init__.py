@@ -2,12 +2,17 @@
 
 * :func:`analyze` - a model or checkpoint -> a pandas DataFrame, one row per layer
   (ESD, MP / HTMP / WeightWatcher-compatible power-law fits, phase, status).
+* :func:`run` - the same table plus each layer's eigenvalues and the summary, as an
+  :class:`Analysis` (what :func:`htmp.report.write_report` draws).
 * :func:`summarize` - the model summary of that table (:class:`ModelSummary`).
 
 pandas is imported when :func:`analyze` runs (``pip install pandas``).
 """
+from ._device import DEVICES
 from ._layer import COLUMNS, FITS
 from ._pipeline import analyze
+from ._run import Analysis, run
 from ._summary import ModelSummary, summarize
 
-__all__ = ["analyze", "summarize", "ModelSummary", "COLUMNS", "FITS"]
+__all__ = ["analyze", "run", "Analysis", "summarize", "ModelSummary", "COLUMNS", "FITS",
+           "DEVICES"]

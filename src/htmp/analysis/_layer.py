@@ -6,7 +6,8 @@ import time
 
 import numpy as np
 
-from ..fitting import esd, fit_htmp, fit_mp, fit_powerlaw, phase
+from ..fitting import fit_htmp, fit_mp, fit_powerlaw, phase
+from ._device import esd_on
 
 __all__ = ["COLUMNS", "FITS", "INT_COLUMNS", "analyse_spec", "matrix_shape"]
 
@@ -91,20 +92,25 @@ def _as_matrix(arr: np.ndarray) -> np.ndarray:
     return arr[:, :, None, :] if arr.ndim == 3 else arr   # conv1d (out, in, k) -> 4-D
 
 
-def analyse_spec(spec, *, min_evals: int, steps: tuple, conv: str) -> dict:
-    """The row of one weight; a failure is recorded in ``status``/``message``, never raised."""
+def analyse_spec(spec, *, min_evals: int, steps: tuple, conv: str,
+                 device: str = "cpu") -> tuple[dict, np.ndarray | None]:
+    """(row, eigenvalues) of one weight; a failure is recorded in ``status``/``message``.
+
+    Never raises for a bad layer; ``eigenvalues`` (ascending, read-only) is None when the
+    layer was skipped or could not be read.
+    """
     t0 = time.perf_counter()
     row = _blank(spec, conv)
     if row["n_evals"] < min_evals:
         row.update(status="skipped", message=f"{row['n_evals']} eigenvalue(s) < "
                                              f"min_evals={min_evals}")
-        return row
+        return row, None
     try:
-        r = esd(_as_matrix(spec.load()), conv=conv)
+        r = esd_on(_as_matrix(spec.load()), conv=conv, device=device)
     except Exception as err:    # one unreadable / non-finite layer must not stop the others
         row.update(status="failed", message=f"{type(err).__name__}: {err}",
                    seconds=time.perf_counter() - t0)
-        return row
+        return row, None
     row.update(n_evals=len(r.eigenvalues), rank=r.rank, n_zero=r.n_zero)
     notes, failed = [], []
     for step in steps:
@@ -117,4 +123,4 @@ def analyse_spec(spec, *, min_evals: int, steps: tuple, conv: str) -> dict:
     if failed or "failed" in statuses:
         row["status"] = "partial"
     row.update(message="; ".join(notes), seconds=time.perf_counter() - t0)
-    return row
+    return row, r.eigenvalues

@@ -6,9 +6,10 @@ from typing import Callable
 
 from .._validation import check_positive_int
 from ..nn import weight_specs
+from ._device import check_device
 from ._layer import COLUMNS, FITS, INT_COLUMNS, analyse_spec
 
-__all__ = ["analyze"]
+__all__ = ["analyze", "analyse_model", "describe_source"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -26,7 +27,7 @@ def _steps(fits) -> tuple:
 
 def analyze(model_or_path, *, layers=None, min_evals: int = 8,
             fits=("mp", "htmp", "powerlaw"), conv: str = "flatten", workers: int = 1,
-            progress: Progress | None = None):
+            device: str = "cpu", progress: Progress | None = None):
     """Per-layer heavy-tail diagnostics of a model, as a :class:`pandas.DataFrame`.
 
     ``model_or_path``: anything :func:`htmp.nn.weight_specs` reads (a torch module, a
@@ -35,45 +36,62 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
     eigenvalues get status "skipped" (WeightWatcher's default is 8).  ``fits``: a
     subset of ``("mp", "htmp", "powerlaw")``; the phase is computed when both "mp" and
     "htmp" are fitted.  ``conv``: the conv-kernel convention of :func:`htmp.esd`.
-    ``workers``: threads (each holds one layer in memory).  ``progress``: called as
-    ``progress(done, total, name)`` after each layer.
+    ``workers``: threads (each holds one layer in memory).  ``device``: "cpu" (numpy /
+    LAPACK) or "cuda" (Gram eigenvalues with torch on the GPU; RuntimeError when CUDA is
+    not available).  ``progress``: called as ``progress(done, total, name)`` after each layer.
 
     Every row has a ``status``: "ok"; "partial" (a fit failed, ``message`` says which
     and why; the other columns are filled); "failed" (the layer could not be read or
     has NaN/Inf entries); "skipped" (fewer than ``min_evals`` eigenvalues).  One bad
     layer never stops the others.  Columns: see ``htmp.analysis.COLUMNS`` and
-    ``docs/analysis.md``.
+    ``docs/analysis.md``.  :func:`htmp.analysis.run` returns the same table together with
+    the eigenvalues.
     """
+    table, _ = analyse_model(model_or_path, layers=layers, min_evals=min_evals, fits=fits,
+                             conv=conv, workers=workers, device=device, progress=progress,
+                             keep_spectra=False)
+    return table
+
+
+def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, device, progress,
+                  keep_spectra: bool):
+    """(table, {name: eigenvalues}) - the one per-layer loop behind analyze() and run()."""
     import pandas as pd
 
     min_evals = check_positive_int("min_evals", min_evals)
     workers = check_positive_int("workers", workers)
     if conv not in ("flatten", "slices"):
         raise ValueError(f"conv must be 'flatten' or 'slices', got {conv!r}")
+    device = check_device(device)
     steps = _steps(fits)
     specs = weight_specs(model_or_path, layers=layers)
     if not specs:
         where = f" matching layers={layers!r}" if layers is not None else ""
-        raise ValueError(f"no analysable layers{where} in {_describe(model_or_path)} "
+        raise ValueError(f"no analysable layers{where} in {describe_source(model_or_path)} "
                          f"(2-D or 4-D floating-point weights)")
-    kw = dict(min_evals=min_evals, steps=steps, conv=conv)
-    total, rows = len(specs), []
+    kw = dict(min_evals=min_evals, steps=steps, conv=conv, device=device)
+    total, rows, spectra = len(specs), [], {}
+
+    def collect(i, spec, result):
+        row, eigs = result
+        rows.append(row)
+        if keep_spectra and eigs is not None:
+            spectra[spec.name] = eigs
+        if progress is not None:
+            progress(i, total, spec.name)
+
     if workers == 1:
         for i, spec in enumerate(specs, 1):
-            rows.append(analyse_spec(spec, **kw))
-            if progress is not None:
-                progress(i, total, spec.name)
+            collect(i, spec, analyse_spec(spec, **kw))
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:   # eigvalsh releases the GIL
             futures = [pool.submit(analyse_spec, spec, **kw) for spec in specs]
             for i, (spec, fut) in enumerate(zip(specs, futures), 1):
-                rows.append(fut.result())
-                if progress is not None:
-                    progress(i, total, spec.name)
+                collect(i, spec, fut.result())
     df = pd.DataFrame(rows, columns=COLUMNS)
-    return df.astype({c: "Int64" for c in INT_COLUMNS})   # integers; <NA> where not computed
+    return df.astype({c: "Int64" for c in INT_COLUMNS}), spectra   # <NA> where not computed
 
 
-def _describe(source) -> str:
+def describe_source(source) -> str:
     text = repr(source) if isinstance(source, str) else type(source).__name__
     return text if len(text) < 200 else text[:197] + "..."

@@ -1,0 +1,78 @@
+"""``run``: the table of :func:`htmp.analyze` plus each layer's eigenvalues, for reports."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ._pipeline import analyse_model, describe_source
+from ._summary import ModelSummary, summarize
+
+__all__ = ["Analysis", "run"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One model's analysis: everything :func:`htmp.report.write_report` draws.
+
+    ``table``: the DataFrame :func:`htmp.analyze` returns (one row per layer; the fitted
+    ``gamma``, ``mp_scale``, ``kappa``, ``htmp_scale`` needed to overlay the densities are
+    its columns, see :meth:`fits`).  ``spectra``: read-only mapping layer name -> ascending
+    eigenvalues (read-only array) for each layer whose ESD was computed (not for
+    "skipped"/"failed" layers).  ``summary``: ``summarize(table)``.  ``source``: what was
+    analysed, as text.
+    """
+
+    table: object
+    spectra: MappingProxyType
+    summary: ModelSummary
+    source: str
+    options: dict = field(default_factory=dict)
+
+    @property
+    def names(self) -> list:
+        """Layer names in the table's order."""
+        return self.table["name"].tolist()
+
+    def fits(self, name: str) -> dict:
+        """Fitted parameters of one layer (NaN where a fit was not made or failed)."""
+        rows = self.table.index[self.table["name"] == name]
+        if len(rows) == 0:
+            raise KeyError(f"name must be a layer of this analysis, got {name!r}")
+        r = self.table.loc[rows[0]]
+
+        def num(col):
+            v = r[col]
+            try:
+                return float(v)
+            except (TypeError, ValueError):
+                return math.nan
+        return {"gamma": num("gamma"), "mp_scale": num("mp_scale"),
+                "mp_bulk_max": num("mp_bulk_max"), "mp_threshold": num("mp_threshold"),
+                "kappa": num("kappa"), "htmp_scale": num("htmp_scale"),
+                "alpha": num("alpha"), "xmin": num("xmin")}
+
+
+def run(model_or_path, **analyze_kwargs) -> Analysis:
+    """Analyse a model like :func:`htmp.analyze` and keep each layer's eigenvalues.
+
+    Takes the same keyword arguments as :func:`htmp.analyze` (``layers``, ``min_evals``,
+    ``fits``, ``conv``, ``workers``, ``device``, ``progress``) and runs the same per-layer
+    code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues cost 8 bytes each
+    (N per layer), far less than the weights.
+    """
+    bad = set(analyze_kwargs) - {"layers", "min_evals", "fits", "conv", "workers", "device",
+                                 "progress"}
+    if bad:
+        raise TypeError(f"run() got unexpected keyword argument(s) {sorted(bad)}; it takes "
+                        f"htmp.analyze's: layers, min_evals, fits, conv, workers, device, "
+                        f"progress")
+    kw = dict(layers=None, min_evals=8, fits=("mp", "htmp", "powerlaw"), conv="flatten",
+              workers=1, device="cpu", progress=None)
+    kw.update(analyze_kwargs)
+    table, spectra = analyse_model(model_or_path, keep_spectra=True, **kw)
+    source = str(model_or_path) if isinstance(model_or_path, (str, bytes)) or \
+        hasattr(model_or_path, "__fspath__") else describe_source(model_or_path)
+    options = {k: v for k, v in kw.items() if k != "progress"}
+    return Analysis(table=table, spectra=MappingProxyType(dict(spectra)),
+                    summary=summarize(table), source=source, options=options)
