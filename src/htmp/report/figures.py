@@ -1,0 +1,219 @@
+"""Report figures: a layer's ESD with the fitted densities, a model's kappa/alpha overview.
+
+Each ``plot_*`` takes ``ax=`` and returns it; :func:`new_figure` makes a figure with
+matplotlib's object API (``Figure`` + ``FigureCanvasAgg``, no pyplot state, no display)
+and :func:`to_data_uri` turns it into an embeddable PNG.  matplotlib is imported here
+only, so ``import htmp`` never imports it.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import math
+import re
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ..fitting import PHASES
+from ..laws import HTMP, MarchenkoPastur
+
+__all__ = ["PHASE_COLORS", "new_figure", "to_data_uri", "plot_esd", "plot_overview",
+           "plot_models", "natural_key"]
+
+# one colour per phase (shared with the HTML badges); grey for "no phase"
+PHASE_COLORS = {"random-like": "#4C78A8", "bleeding-out": "#72B7B2", "bulk+spikes": "#54A24B",
+                "bulk-decay": "#F58518", "heavy-tailed": "#E45756",
+                "rank-collapse": "#B279A2", "": "#9D9D9D"}
+PHASE_MARKERS = {"random-like": "o", "bleeding-out": "s", "bulk+spikes": "D",
+                 "bulk-decay": "^", "heavy-tailed": "v", "rank-collapse": "X", "": "."}
+MP_COLOR, HTMP_COLOR, HIST_COLOR = "#1f1f1f", "#D62728", "#9ecae1"
+
+
+def natural_key(name: str):
+    """Sort key treating digit runs as numbers: ``layer.2`` before ``layer.10``."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(name))]
+
+
+def new_figure(width: float, height: float, *, nrows: int = 1, ncols: int = 1,
+               margins: dict | None = None):
+    """(figure, axes list, row-major) drawn with the Agg canvas (no pyplot, no display).
+
+    ``margins`` (``subplots_adjust`` keywords) fixes the layout; without it the layout is
+    "constrained" (about 2x slower to save: it measures every label).
+    """
+    fig = Figure(figsize=(width, height), layout=None if margins else "constrained")
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(nrows, ncols, i + 1) for i in range(nrows * ncols)]
+    if margins:
+        fig.subplots_adjust(**margins)
+    return fig, axes
+
+
+def to_data_uri(fig, *, dpi: int = 96) -> str:
+    """``data:image/png;base64,...`` of ``fig``."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _finite(v) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _curves(fit: dict, n: int):
+    """[(label, law, weight, style)] of the fits that can be drawn.
+
+    ``weight`` is the share of the eigenvalues the fit describes (zeros and set-aside
+    spikes excluded), so the curve is comparable with a histogram of all eigenvalues.
+    """
+    out = []
+    g = fit.get("gamma", math.nan)
+    if not (_finite(g) and 0 < g <= 1):
+        return out
+    used = n - int(fit.get("n_zero") or 0)
+    if _finite(fit.get("mp_scale")) and fit["mp_scale"] > 0:
+        w = (used - int(fit.get("n_spikes") or 0)) / n
+        out.append((f"MP  σ²={fit['mp_scale']:.3g}",
+                    MarchenkoPastur(gamma=g, scale=fit["mp_scale"]), w,
+                    dict(color=MP_COLOR, lw=1.6, ls="--")))
+    ok = fit.get("htmp_status") in ("ok", "max-iter", "at-lower-bound")
+    if ok and g < 1 and _finite(fit.get("kappa")) and _finite(fit.get("htmp_scale")):
+        w = (used - int(fit.get("htmp_n_spikes") or 0)) / n
+        out.append((f"HTMP  κ={fit['kappa']:.3g}",
+                    HTMP(gamma=g, kappa=fit["kappa"], scale=fit["htmp_scale"]), w,
+                    dict(color=HTMP_COLOR, lw=1.8)))
+    return out
+
+
+def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
+    """Histogram (density) of ``eigs`` with the fitted MP / HTMP densities; returns ``ax``.
+
+    ``fit``: the layer's fitted values (``Analysis.fits(name)`` plus ``n_zero``,
+    ``n_spikes``, ``htmp_n_spikes``, ``htmp_status``).  Linear axes show the bulk (up to
+    1.15x the largest eigenvalue); ``loglog`` shows all positive eigenvalues on log-spaced
+    bins, where a power-law tail is a straight line.  The power-law ``xmin`` is marked.
+    """
+    ev = np.asarray(eigs, dtype=float)
+    n = len(ev)
+    pos = ev[ev > max(float(fit.get("tol", 0.0) or 0.0), 0.0)]
+    if pos.size < 2:
+        ax.text(0.5, 0.5, "fewer than 2 positive eigenvalues", ha="center",
+                transform=ax.transAxes)
+        return ax
+    lo, hi = float(pos.min()), float(pos.max())
+    if loglog:
+        bins = np.geomspace(lo, hi * 1.0001, 60) if hi > lo else 10
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        x = np.geomspace(lo, hi * 1.2, 400)
+    else:
+        bins = np.linspace(0.0, hi * 1.0001, min(80, max(20, n // 8)))
+        x = np.linspace(hi * 1e-4, hi * 1.15, 500)
+    weights = np.full(pos.size, 1.0 / n)              # the histogram integrates to share > 0
+    counts, edges = np.histogram(pos, bins=bins, weights=weights)
+    dens = counts / np.diff(edges)
+    ax.stairs(dens, edges, fill=True, color=HIST_COLOR, alpha=0.9,
+              label=f"ESD ({n} eigenvalues)")
+    peak = float(dens.max()) if dens.size else 1.0
+    for label, law, w, style in _curves(fit, n):
+        with np.errstate(all="ignore"):
+            y = w * np.asarray(law.pdf(x), dtype=float)
+        ax.plot(x, np.where(y > 0, y, np.nan), label=label, **style)
+    xmin = fit.get("xmin")
+    if _finite(xmin) and xmin > 0:
+        ax.axvline(xmin, color="#6a3d9a", lw=1, ls=":",
+                   label=f"power-law xmin (α={fit.get('alpha', math.nan):.3g})")
+    if loglog:
+        floor = float(dens[dens > 0].min()) if np.any(dens > 0) else peak * 1e-6
+        ax.set_ylim(floor / 3, peak * 3)
+        ax.set_title("log–log", fontsize=10, loc="left")
+    else:
+        ax.set_xlim(0, hi * 1.15)
+        ax.set_ylim(0, peak * 1.15)
+        ax.set_title("linear", fontsize=10, loc="left")
+    ax.set_xlabel("eigenvalue λ of WWᵀ/M")
+    ax.set_ylabel("density")
+    if legend:
+        ax.legend(fontsize=8, frameon=False, loc="upper right")
+    return ax
+
+
+def _phase_legend(ax, phases):
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="", marker=PHASE_MARKERS[p], color=PHASE_COLORS[p],
+                      markersize=7, label=p or "no phase") for p in phases]
+    ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left",
+              bbox_to_anchor=(1.0, 1.0), title="phase", title_fontsize=8)
+
+
+def plot_overview(table, *, axes):
+    """kappa (top) and WeightWatcher alpha (bottom) against layer depth; returns ``axes``.
+
+    Depth is the layer's position in natural name order.  Colour and marker show the
+    phase.  A kappa at its search cap (HTMP status "mp-like") is drawn hollow at the cap:
+    it is a lower bound, not a value.
+    """
+    ax_k, ax_a = axes
+    t = table.iloc[sorted(range(len(table)), key=lambda i: natural_key(table["name"].iloc[i]))]
+    depth = np.arange(len(t))
+    phases = [p if p in PHASE_COLORS else "" for p in t["phase"].astype(str)]
+    kappa = t["kappa"].to_numpy(float)
+    alpha = t["alpha"].to_numpy(float)
+    capped = (t["htmp_status"].astype(str) == "mp-like").to_numpy()
+    for p in dict.fromkeys(phases):
+        sel = np.array([q == p for q in phases])
+        kw = dict(marker=PHASE_MARKERS[p], s=36, zorder=3)
+        ax_k.scatter(depth[sel & ~capped], kappa[sel & ~capped], color=PHASE_COLORS[p], **kw)
+        ax_k.scatter(depth[sel & capped], kappa[sel & capped], facecolors="none",
+                     edgecolors=PHASE_COLORS[p], **kw)
+        ax_a.scatter(depth[sel], alpha[sel], color=PHASE_COLORS[p], **kw)
+    for ax, vals in ((ax_k, kappa), (ax_a, alpha)):
+        ok = np.isfinite(vals)
+        ax.plot(depth[ok], vals[ok], color="0.75", lw=0.8, zorder=1)
+        ax.grid(True, color="0.92")
+        ax.set_xlim(-0.5, max(len(t) - 0.5, 0.5))
+    if np.any(np.isfinite(kappa) & (kappa > 0)):
+        ax_k.set_yscale("log")
+    ax_k.axhspan(1e-3, 2.0, color=PHASE_COLORS["heavy-tailed"], alpha=0.06, zorder=0)
+    ax_k.set_ylabel("HTMP κ (log)\nhollow: at cap")
+    ax_a.axhspan(2.0, 6.0, color="0.5", alpha=0.06, zorder=0)
+    ax_a.set_ylabel("power-law α\n(WeightWatcher)")
+    ax_a.set_xlabel("layer depth (natural name order)")
+    ax_k.tick_params(labelbottom=False)
+    _phase_legend(ax_k, [p for p in PHASES if p in phases] + ([""] if "" in phases else []))
+    return axes
+
+
+def plot_models(labels, summaries, *, axes):
+    """Median kappa and alpha per model, and its phase counts (several models); returns axes."""
+    ax_m, ax_p = axes
+    x = np.arange(len(labels))
+    km = np.array([s.kappa_median for s in summaries], dtype=float)
+    am = np.array([s.alpha_median for s in summaries], dtype=float)
+    ax_m.plot(x, km, "o-", color=HTMP_COLOR, label="median κ (left)")
+    if np.any(np.isfinite(km) & (km > 0)):
+        ax_m.set_yscale("log")
+    ax_m.set_ylabel("median HTMP κ")
+    ax2 = ax_m.twinx()
+    ax2.plot(x, am, "s--", color="#6a3d9a", label="median α (right)")
+    ax2.set_ylabel("median power-law α")
+    ax_m.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
+    h1, l1 = ax_m.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax_m.legend(h1 + h2, l1 + l2, fontsize=8, frameon=False)
+    bottom = np.zeros(len(labels))
+    for p in PHASES:
+        c = np.array([s.phase_counts.get(p, 0) for s in summaries], dtype=float)
+        if c.any():
+            ax_p.bar(x, c, bottom=bottom, color=PHASE_COLORS[p], label=p)
+            bottom += c
+    ax_p.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
+    ax_p.set_ylabel("layers per phase")
+    ax_p.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return axes

@@ -1,0 +1,193 @@
+"""``write_report``: analyses -> one self-contained HTML file (inline CSS, PNG data URIs)."""
+from __future__ import annotations
+
+import html
+import math
+import re
+from pathlib import Path
+
+from ..analysis import Analysis
+from ._text import fmt, layer_notes, summary_cards
+from .figures import (PHASE_COLORS, natural_key, new_figure, plot_esd, plot_models,
+                      plot_overview, to_data_uri)
+
+__all__ = ["write_report"]
+
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
+ margin:0;background:#f6f7f9;color:#1d2330}
+main{max-width:1120px;margin:0 auto;padding:24px 28px 60px}
+h1{font-size:26px;margin:8px 0 4px}h2{font-size:21px;margin:34px 0 6px;
+ border-bottom:2px solid #d9dde5;padding-bottom:4px}h3{font-size:16px;margin:0 0 6px;
+ font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all}
+.sub{color:#5b6473;font-size:13px}.cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
+.card{background:#fff;border:1px solid #e1e4ea;border-radius:8px;padding:8px 14px;min-width:120px}
+.card b{display:block;font-size:20px}.card span{color:#5b6473;font-size:12px}
+img{max-width:100%;height:auto;display:block}figure{margin:8px 0}
+figcaption{color:#5b6473;font-size:12.5px}
+table{border-collapse:collapse;font-size:12.5px;background:#fff;width:100%}
+th,td{border-bottom:1px solid #e6e8ee;padding:3px 7px;text-align:right;white-space:nowrap}
+th{background:#eef0f4;position:sticky;top:0}td.l,th.l{text-align:left}
+td.name{font-family:ui-monospace,"DejaVu Sans Mono",monospace;max-width:340px;overflow:hidden;
+ text-overflow:ellipsis}.tablewrap{max-height:480px;overflow:auto;border:1px solid #e1e4ea}
+.badge{display:inline-block;border-radius:10px;padding:1px 9px;color:#fff;font-size:12px;
+ font-weight:600;vertical-align:middle}
+section.layer{background:#fff;border:1px solid #e1e4ea;border-radius:10px;padding:14px 18px;
+ margin:16px 0}section.layer ul{margin:6px 0 0;padding-left:20px;font-size:13.5px}
+.warn{color:#a15c00}.bad{color:#b42318}.muted{color:#8a93a3}
+a{color:#2b5fad;text-decoration:none}nav.toc{font-size:13px;columns:3;margin:8px 0}
+"""
+
+
+def _pairs(analyses) -> list:
+    if isinstance(analyses, Analysis):
+        return [(analyses.source, analyses)]
+    try:
+        pairs = list(analyses)
+    except TypeError:
+        pairs = None
+    ok = pairs and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[1], Analysis)
+                       for p in pairs)
+    if not ok:
+        raise TypeError(f"analyses must be an htmp.analysis.Analysis or a non-empty sequence "
+                        f"of (label, Analysis) pairs, got {type(analyses).__name__}")
+    return [(str(label), a) for label, a in pairs]
+
+
+def _badge(phase: str) -> str:
+    color = PHASE_COLORS.get(phase, PHASE_COLORS[""])
+    return f'<span class="badge" style="background:{color}">{html.escape(phase or "no phase")}</span>'
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
+
+
+_COLS = [("name", "layer", "l"), ("shape", "shape", "l"), ("gamma", "γ", ""),
+         ("mp_scale", "MP σ²", ""), ("n_spikes", "spikes", ""), ("kappa", "κ", ""),
+         ("kappa_lo", "κ 95% lo", ""), ("kappa_hi", "κ 95% hi", ""), ("ks", "KS HTMP", ""),
+         ("alpha", "α", ""), ("phase", "phase", "l"), ("status", "status", "l")]
+
+
+def _table(rows, anchor) -> str:
+    head = "".join(f'<th class="{c}">{h}</th>' for _, h, c in _COLS)
+    body = []
+    for r in rows:
+        cells = []
+        for col, _, cls in _COLS:
+            v = r[col]
+            if col == "name":
+                cells.append(f'<td class="l name"><a href="#{anchor}-{_slug(str(v))}" '
+                             f'title="{html.escape(str(v))}">{html.escape(str(v))}</a></td>')
+            elif col == "phase":
+                cells.append(f'<td class="l">{_badge(str(v)) if v else ""}</td>')
+            elif col == "kappa" and r["htmp_status"] == "mp-like":
+                cells.append(f'<td title="at the search cap: a lower bound">≥ {fmt(v)}</td>')
+            else:
+                cells.append(f'<td class="{cls}">{html.escape(fmt(v))}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(body) + "</tbody></table></div>")
+
+
+_ESD_MARGINS = dict(left=0.065, right=0.99, bottom=0.15, top=0.91, wspace=0.2)
+
+
+def _layer_section(r, eigs, anchor, dpi) -> str:
+    name = str(r["name"])
+    parts = [f'<section class="layer" id="{anchor}-{_slug(name)}">',
+             f"<h3>{html.escape(name)} {_badge(str(r['phase'])) if r['phase'] else ''}</h3>",
+             f'<div class="sub">{html.escape(str(r["type"]))}, shape {html.escape(str(r["shape"]))}'
+             f", N = {fmt(r['N'])}, M = {fmt(r['M'])}, γ = N/M = {fmt(r['gamma'])}</div>"]
+    if eigs is not None:
+        fit = {k: r[k] for k in ("gamma", "mp_scale", "kappa", "htmp_scale", "alpha", "xmin",
+                                 "htmp_status")}
+        fit.update(n_zero=_int(r["n_zero"]), n_spikes=_int(r["n_spikes"]),
+                   htmp_n_spikes=_int(r["htmp_n_spikes"]))
+        fig, (a1, a2) = new_figure(10.0, 3.3, ncols=2, margins=_ESD_MARGINS)
+        plot_esd(eigs, fit, ax=a1, loglog=False)
+        plot_esd(eigs, fit, ax=a2, loglog=True, legend=False)
+        parts.append(f'<figure><img alt="ESD of {html.escape(name)}" '
+                     f'src="{to_data_uri(fig, dpi=dpi)}"></figure>')
+    parts.append("<ul>" + "".join(f'<li class="{c}">{t}</li>' for c, t in layer_notes(r))
+                 + "</ul></section>")
+    return "\n".join(parts)
+
+
+def _int(v) -> int:
+    try:
+        return 0 if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
+    anchor = f"m{idx}"
+    t = a.table
+    order = sorted(range(len(t)), key=lambda i: natural_key(t["name"].iloc[i]))
+    rows = [t.iloc[i] for i in order]
+    fig, axes = new_figure(10.0, 5.2, nrows=2)
+    plot_overview(t, axes=axes)
+    out = [f'<section class="model" id="{anchor}"><h2>{html.escape(label)}</h2>',
+           f'<div class="sub">source: {html.escape(a.source)}</div>',
+           summary_cards(a.summary),
+           f'<figure><img alt="kappa and alpha by layer depth" src="{to_data_uri(fig, dpi=dpi)}">'
+           "<figcaption>Top: HTMP κ per layer (κ → ∞ is Marchenko–Pastur; smaller κ, "
+           "heavier-tailed bulk; shaded: κ &lt; 2, the heavy-tailed range of the phase rules; hollow "
+           "markers: κ reached the search cap, only a lower bound). Bottom: WeightWatcher-"
+           "compatible power-law α of the tail (shaded 2–6: WeightWatcher's usual range). "
+           "Missing points: the fit was not made or failed (see the layer).</figcaption>"
+           "</figure>",
+           "<h3 style='font-family:inherit'>Layers</h3>", _table(rows, anchor)]
+    for r in rows:
+        out.append(_layer_section(r, a.spectra.get(str(r["name"])), anchor, dpi))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _comparison(pairs, dpi) -> str:
+    fig, axes = new_figure(10.0, 3.4, ncols=2)
+    plot_models([lab for lab, _ in pairs], [a.summary for _, a in pairs], axes=axes)
+    toc = "".join(f'<li><a href="#m{i}">{html.escape(lab)}</a></li>'
+                  for i, (lab, _) in enumerate(pairs))
+    return ("<h2>Models side by side</h2>"
+            f'<figure><img alt="models compared" src="{to_data_uri(fig, dpi=dpi)}">'
+            "<figcaption>Left: median over layers of κ and α (layers without a value are "
+            "left out; κ at its cap counts at the cap). Right: number of layers in each "
+            "phase.</figcaption></figure>"
+            f'<nav class="toc"><ul>{toc}</ul></nav>')
+
+
+def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96) -> Path:
+    """Write ``out_dir/index.html`` and return its path.
+
+    ``analyses``: one :class:`htmp.analysis.Analysis` (from :func:`htmp.analysis.run`) or a
+    sequence of ``(label, Analysis)`` pairs, drawn in that order (e.g. one per training
+    batch size).  The file is self-contained: inline CSS, figures as base64 PNG data
+    URIs, no JavaScript, nothing fetched; it opens offline.  Per model: summary numbers,
+    κ and α by layer depth (phase as colour/marker), a per-layer table, and per layer a
+    ``<section class="layer">`` with the ESD (linear and log-log) and the fitted MP/HTMP
+    densities, the phase and the fit statuses in words.
+    """
+    pairs = _pairs(analyses)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    from .. import __version__
+
+    body = [f"<h1>{html.escape(title)}</h1>",
+            f'<div class="sub">htmp {html.escape(__version__)} · {len(pairs)} model(s). '
+            "ESD = eigenvalues of WWᵀ/M (N = min dim, M = max dim). MP and HTMP are fitted to "
+            "the bulk (spikes and zeros set aside); their curves are scaled by the share of "
+            "eigenvalues they describe. Phase labels come from fixed rules calibrated on "
+            "simulated spectra (docs/phases.md): a summary of the fits, not an independent "
+            "measurement.</div>"]
+    if len(pairs) > 1:
+        body.append(_comparison(pairs, dpi))
+    body += [_model_section(lab, a, i, dpi) for i, (lab, a) in enumerate(pairs)]
+    doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+           f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
+           f"<body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")
+    path = out / "index.html"
+    path.write_text(doc, encoding="utf-8")
+    return path
