@@ -61,19 +61,24 @@ def _summary_text(s) -> str:
             f"(mean {s.alpha_mean:.4g}, {s.n_alpha} layers); phases: {phases}")
 
 
-def _run(path, layers, min_evals, workers, show_progress):
-    from ..analysis import analyze
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def _run(path, show_progress, **kw):
+    """htmp.analysis.run (the table plus eigenvalues, for the report) with a progress bar."""
+    from ..analysis import run
 
     if not show_progress:
-        return analyze(path, layers=layers, min_evals=min_evals, workers=workers)
+        return run(path, **kw)
     from ..nn import weight_specs
 
-    total = len(weight_specs(path, layers=layers))
+    total = len(weight_specs(path, layers=kw["layers"]))
     with typer.progressbar(length=max(total, 1), label="analysing", file=sys.stderr) as bar:
         def step(done, total, name):
             bar.update(1)
-        return analyze(path, layers=layers, min_evals=min_evals, workers=workers,
-                       progress=step)
+        return run(path, progress=step, **kw)
 
 
 @app.command("analyze")
@@ -89,17 +94,31 @@ def analyze_command(
     progress: bool = typer.Option(None, "--progress/--no-progress",
                                   help="Progress bar on stderr (default: when stderr is a "
                                        "terminal)."),
+    report: Path = typer.Option(None, "--report", file_okay=False,
+                                help="Also write a self-contained HTML report to "
+                                     "DIR/index.html (its path is printed on stderr)."),
+    device: Device = typer.Option(Device.cpu, "--device",
+                                  help="Where the Gram eigenvalues are computed: cpu "
+                                       "(numpy/LAPACK) or cuda (torch on the GPU)."),
 ) -> None:
     """Per-layer MP / HTMP / power-law fits and phases of a model's weights."""
-    from ..analysis import summarize
-
     show = sys.stderr.isatty() if progress is None else progress
     try:
-        df = _run(path, layers, min_evals, workers, show)
-    except (ValueError, TypeError, ImportError) as err:
+        analysis = _run(path, show, layers=layers, min_evals=min_evals, workers=workers,
+                        device=device.value)
+    except (ValueError, TypeError, ImportError, RuntimeError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
-    summary = summarize(df)
+    df, summary = analysis.table, analysis.summary
+    if report is not None:
+        from ..report import write_report
+
+        try:
+            where = write_report(analysis, report, title=f"htmp report: {path.name}")
+        except (OSError, ImportError) as err:
+            typer.echo(f"error: could not write the report to {report}: {err}", err=True)
+            raise typer.Exit(code=2) from None
+        typer.echo(f"report: {where}", err=True)
     if fmt is OutFormat.csv:
         typer.echo(df.to_csv(index=False), nl=False)
     elif fmt is OutFormat.json:
