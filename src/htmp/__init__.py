@@ -18,9 +18,10 @@ from .fitting import esd, phase, fit_mp, fit_htmp, fit_inverse_htmp, fit_invgamm
 from .laws import HTMP, InverseHTMP, MarchenkoPastur, TrinhTrinh
 from .repulsion import estimate_kappa, kappa_closed_form
 from .analysis import analyze
+from . import report
 
 __all__ = ["HTMP", "InverseHTMP", "MarchenkoPastur", "TrinhTrinh", "laws", "repulsion", "estimate_kappa",
            "kappa_closed_form",
            "fitting", "esd", "phase", "fit_mp", "fit_htmp", "fit_inverse_htmp", "fit_invgamma",
-           "fit_powerlaw", "analyze"]
+           "fit_powerlaw", "analyze", "report"]
 __version__ = "0.1.0.dev0"
