@@ -1,7 +1,14 @@
 """Speed: fit_htmp on 5000 eigenvalues (target <= 0.5 s), and the per-matrix pipeline
-(esd + fit_mp + fit_htmp + fit_powerlaw + phase) against LAPACK eigvalsh alone on a
-4096 x 4096 matrix (target: <= 20 % more), measured side by side in one run.
-Run: python benchmarks/bench_fit_speed.py [--n 4096]"""
+(esd + fit_mp + fit_htmp + fit_powerlaw + phase) against LAPACK eigvalsh alone on an
+n x n matrix (issue target at n = 4096: pipeline <= 1.2 x eigvalsh).
+
+Protocol: one warm-up of each (BLAS/LAPACK threads, HTMP tables, imports), then
+eigvalsh alone and the full pipeline alternately, ``--reps`` times each (default 3);
+min and median of each and the ratios min/min and median/median.  eigvalsh alone is
+``scipy.linalg.eigvalsh(G, driver="evr")`` on the precomputed Gram matrix G = W Wᵀ
+(what ``htmp.esd`` calls); the pipeline starts from W, so it also pays for W Wᵀ.
+Run: python benchmarks/bench_fit_speed.py [--n 4096] [--reps 3] [--skip-fit-htmp]"""
+import statistics
 import sys
 import time
 
@@ -11,27 +18,54 @@ import scipy.linalg
 import htmp
 from htmp.ensembles import htmp_eigvals
 
-n = int(sys.argv[sys.argv.index("--n") + 1]) if "--n" in sys.argv else 4096
 
-for gamma, kappa in [(0.5, 2.0), (0.25, 8.0), (0.5, 30.0)]:
-    x = htmp_eigvals(5000, gamma=gamma, kappa=kappa, rng=123)
-    t = time.perf_counter(); f = htmp.fit_htmp(x, gamma=gamma); dt = time.perf_counter() - t
-    print(f"fit_htmp n=5000 gamma={gamma} kappa={kappa}: {dt:.3f} s "
-          f"(kappa_hat={f.kappa:.3f}, {f.n_evals} kappa evaluations, cold tables)")
+def _arg(name, default):
+    return type(default)(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
+n, reps = _arg("--n", 4096), _arg("--reps", 3)
+
+if "--skip-fit-htmp" not in sys.argv:
+    for gamma, kappa in [(0.5, 2.0), (0.25, 8.0), (0.5, 30.0)]:
+        x = htmp_eigvals(5000, gamma=gamma, kappa=kappa, rng=123)
+        t = time.perf_counter(); f = htmp.fit_htmp(x, gamma=gamma); dt = time.perf_counter() - t
+        print(f"fit_htmp n=5000 gamma={gamma} kappa={kappa}: {dt:.3f} s "
+              f"(kappa_hat={f.kappa:.3f}, {f.n_evals} kappa evaluations, cold tables)")
 
 rng = np.random.default_rng(0)
 W = rng.standard_normal((n, n)) * (1 + 0.5 * rng.standard_t(3, (n, n)) ** 2) ** 0.5
 G = W @ W.T
-t = time.perf_counter()
-scipy.linalg.eigvalsh(G, check_finite=False, driver="evr")
-t_eig = time.perf_counter() - t
-t = time.perf_counter()
-r = htmp.esd(W)
-t_esd = time.perf_counter() - t
-t = time.perf_counter()
-mp, h, pl = htmp.fit_mp(r), None, htmp.fit_powerlaw(r)
-ph = htmp.phase(r)
-t_fit = time.perf_counter() - t
-print(f"{n}x{n}: eigvalsh alone {t_eig:.2f} s; esd (gram + eigvalsh) {t_esd:.2f} s; "
-      f"fits + phase {t_fit:.2f} s; pipeline/eigvalsh = {(t_esd + t_fit) / t_eig:.3f} "
-      f"(phase={ph}, kappa={ph.kappa:.3g}, alpha={pl.alpha:.3g})")
+
+
+def eig_alone():
+    scipy.linalg.eigvalsh(G, check_finite=False, driver="evr")
+
+
+def pipeline():
+    r = htmp.esd(W)
+    htmp.fit_mp(r)
+    h = htmp.fit_htmp(r) if r.gamma < 1 else None    # gamma = 1 here: HTMP needs gamma < 1
+    pl = htmp.fit_powerlaw(r)
+    return r, h, pl, htmp.phase(r)
+
+
+def timed(f):
+    t = time.perf_counter(); out = f(); return time.perf_counter() - t, out
+
+
+timed(eig_alone); _, (r, h, pl, ph) = timed(pipeline)          # warm-up
+t_eig, t_pipe = [], []
+for _ in range(reps):
+    t_eig.append(timed(eig_alone)[0])
+    t_pipe.append(timed(pipeline)[0])
+t_esd = timed(lambda: htmp.esd(W))[0]
+print(f"{n}x{n}, {reps} alternating repetitions after one warm-up:")
+print(f"  eigvalsh alone: min {min(t_eig):.3f} s, median {statistics.median(t_eig):.3f} s "
+      f"({', '.join(f'{t:.3f}' for t in t_eig)})")
+print(f"  full pipeline:  min {min(t_pipe):.3f} s, median {statistics.median(t_pipe):.3f} s "
+      f"({', '.join(f'{t:.3f}' for t in t_pipe)})")
+print(f"  ratio pipeline/eigvalsh: min/min {min(t_pipe) / min(t_eig):.3f}, median/median "
+      f"{statistics.median(t_pipe) / statistics.median(t_eig):.3f} (target <= 1.2)")
+print(f"  one more esd alone (Gram + eigvalsh): {t_esd:.3f} s")
+print(f"  phase={ph}, alpha={pl.alpha:.3g}, gamma={r.gamma:g}, HTMP fit: "
+      f"{'skipped (gamma = 1)' if h is None else h.kappa}")
