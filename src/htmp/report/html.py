@@ -35,7 +35,8 @@ td.name{font-family:ui-monospace,"DejaVu Sans Mono",monospace;max-width:340px;ov
 section.layer{background:#fff;border:1px solid #e1e4ea;border-radius:10px;padding:14px 18px;
  margin:16px 0}section.layer ul{margin:6px 0 0;padding-left:20px;font-size:13.5px}
 .warn{color:#a15c00}.bad{color:#b42318}.muted{color:#8a93a3}
-a{color:#2b5fad;text-decoration:none}nav.toc{font-size:13px;columns:3;margin:8px 0}
+a{color:#2b5fad;text-decoration:none}nav.toc{font-size:13.5px;margin:8px 0}
+nav.toc a{margin-right:16px}
 """
 
 
@@ -100,7 +101,7 @@ def _layer_section(r, eigs, anchor, dpi) -> str:
              f'<div class="sub">{html.escape(str(r["type"]))}, shape {html.escape(str(r["shape"]))}'
              f", N = {fmt(r['N'])}, M = {fmt(r['M'])}, γ = N/M = {fmt(r['gamma'])}</div>"]
     if eigs is not None:
-        fit = {k: r[k] for k in ("gamma", "mp_scale", "kappa", "htmp_scale", "alpha", "xmin",
+        fit = {k: r[k] for k in ("gamma", "mp_scale", "mp_bulk_max", "kappa", "htmp_scale", "alpha", "xmin",
                                  "htmp_status")}
         fit.update(n_zero=_int(r["n_zero"]), n_spikes=_int(r["n_spikes"]),
                    htmp_n_spikes=_int(r["htmp_n_spikes"]))
@@ -148,14 +149,13 @@ def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
 def _comparison(pairs, dpi) -> str:
     fig, axes = new_figure(10.0, 3.4, ncols=2)
     plot_models([lab for lab, _ in pairs], [a.summary for _, a in pairs], axes=axes)
-    toc = "".join(f'<li><a href="#m{i}">{html.escape(lab)}</a></li>'
-                  for i, (lab, _) in enumerate(pairs))
+    toc = "".join(f'<a href="#m{i}">{html.escape(lab)}</a>' for i, (lab, _) in enumerate(pairs))
     return ("<h2>Models side by side</h2>"
             f'<figure><img alt="models compared" src="{to_data_uri(fig, dpi=dpi)}">'
             "<figcaption>Left: median over layers of κ and α (layers without a value are "
             "left out; κ at its cap counts at the cap). Right: number of layers in each "
             "phase.</figcaption></figure>"
-            f'<nav class="toc"><ul>{toc}</ul></nav>')
+            f'<nav class="toc">jump to: {toc}</nav>')
 
 
 def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96) -> Path:
