@@ -15,13 +15,13 @@ import re
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from ..fitting import PHASES
 from ..laws import HTMP, MarchenkoPastur
 
 __all__ = ["PHASE_COLORS", "new_figure", "to_data_uri", "plot_esd", "plot_overview",
-           "plot_models", "natural_key"]
+           "plot_models", "plot_phase_grid", "natural_key"]
 
 # one colour per phase (shared with the HTML badges); grey for "no phase"
 PHASE_COLORS = {"random-like": "#4C78A8", "bleeding-out": "#72B7B2", "bulk+spikes": "#54A24B",
@@ -204,6 +204,7 @@ def plot_overview(table, *, axes):
     ax_a.axhspan(2.0, 6.0, color="0.5", alpha=0.06, zorder=0)
     ax_a.set_ylabel("power-law α\n(WeightWatcher)")
     ax_a.set_xlabel("layer depth (natural name order)")
+    ax_a.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_k.tick_params(labelbottom=False)
     _phase_legend(ax_k, [p for p in PHASES if p in phases] + ([""] if "" in phases else []))
     return axes
@@ -236,3 +237,40 @@ def plot_models(labels, summaries, *, axes):
     ax_p.set_ylabel("layers per phase")
     ax_p.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return axes
+
+
+def plot_phase_grid(labels, tables, *, ax):
+    """Phase of each layer (rows) in each model (columns), κ written in the cell; returns ax.
+
+    Rows are the layer names present in every table, in natural order.  A κ at its search
+    cap is written "≥cap"; an empty cell text means no κ (square matrix, or not fitted).
+    """
+    from matplotlib.colors import to_rgb
+
+    names = sorted(set.intersection(*[set(t["name"]) for t in tables]), key=natural_key)
+    grid = np.ones((len(names), len(tables), 3))
+    for j, t in enumerate(tables):
+        rows = t.set_index("name")
+        for i, name in enumerate(names):
+            r = rows.loc[name]
+            p = str(r["phase"]) if str(r["phase"]) in PHASE_COLORS else ""
+            grid[i, j] = to_rgb(PHASE_COLORS[p])
+            k = float(r["kappa"]) if _finite(r["kappa"]) else math.nan
+            text = "" if math.isnan(k) else (f"≥{k:.4g}" if r["htmp_status"] == "mp-like"
+                                             else f"{k:.3g}")
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white")
+    ax.imshow(grid, aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.tick_params(length=0)
+    ax.xaxis.tick_top()
+    for s in ax.spines.values():
+        s.set_visible(False)
+    ax.set_xticks(np.arange(len(labels) + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(len(names) + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", lw=2)
+    ax.tick_params(which="minor", length=0)
+    present = [p for p in PHASES if any(np.allclose(to_rgb(PHASE_COLORS[p]), c)
+                                          for c in grid.reshape(-1, 3))]
+    _phase_legend(ax, present)
+    return ax

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..analysis import Analysis
 from ._text import fmt, layer_notes, summary_cards
 from .figures import (PHASE_COLORS, natural_key, new_figure, plot_esd, plot_models,
-                      plot_overview, to_data_uri)
+                      plot_overview, plot_phase_grid, to_data_uri)
 
 __all__ = ["write_report"]
 
@@ -91,7 +91,10 @@ def _table(rows, anchor) -> str:
             + "".join(body) + "</tbody></table></div>")
 
 
+# fixed layouts: "constrained" doubles the time to save a figure
 _ESD_MARGINS = dict(left=0.065, right=0.99, bottom=0.15, top=0.91, wspace=0.2)
+_OVERVIEW_MARGINS = dict(left=0.1, right=0.85, bottom=0.1, top=0.97, hspace=0.08)
+_MODELS_MARGINS = dict(left=0.08, right=0.85, bottom=0.22, top=0.95, wspace=0.5)
 
 
 def _layer_section(r, eigs, anchor, dpi) -> str:
@@ -127,7 +130,7 @@ def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
     t = a.table
     order = sorted(range(len(t)), key=lambda i: natural_key(t["name"].iloc[i]))
     rows = [t.iloc[i] for i in order]
-    fig, axes = new_figure(10.0, 5.2, nrows=2)
+    fig, axes = new_figure(10.0, 5.2, nrows=2, margins=_OVERVIEW_MARGINS)
     plot_overview(t, axes=axes)
     out = [f'<section class="model" id="{anchor}"><h2>{html.escape(label)}</h2>',
            f'<div class="sub">source: {html.escape(a.source)}</div>',
@@ -147,14 +150,26 @@ def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
 
 
 def _comparison(pairs, dpi) -> str:
-    fig, axes = new_figure(10.0, 3.4, ncols=2)
+    fig, axes = new_figure(10.0, 3.4, ncols=2, margins=_MODELS_MARGINS)
     plot_models([lab for lab, _ in pairs], [a.summary for _, a in pairs], axes=axes)
+    models_uri = to_data_uri(fig, dpi=dpi)
+    grid = ""
+    tables = [a.table for _, a in pairs]
+    n_common = len(set.intersection(*[set(t["name"]) for t in tables]))
+    if n_common:
+        fig, (ax,) = new_figure(2.2 + 1.1 * len(pairs), 1.0 + 0.3 * n_common)
+        plot_phase_grid([lab for lab, _ in pairs], tables, ax=ax)
+        grid = (f'<figure><img alt="phase of each layer in each model" '
+                f'src="{to_data_uri(fig, dpi=dpi)}"><figcaption>Phase of each layer (rows: the '
+                f"{n_common} layer names all models share) in each model (columns); the number "
+                "is the fitted HTMP κ (≥: at the search cap, a lower bound; empty: no κ, e.g. "
+                "a square matrix).</figcaption></figure>")
     toc = "".join(f'<a href="#m{i}">{html.escape(lab)}</a>' for i, (lab, _) in enumerate(pairs))
     return ("<h2>Models side by side</h2>"
-            f'<figure><img alt="models compared" src="{to_data_uri(fig, dpi=dpi)}">'
+            f'<figure><img alt="models compared" src="{models_uri}">'
             "<figcaption>Left: median over layers of κ and α (layers without a value are "
             "left out; κ at its cap counts at the cap). Right: number of layers in each "
-            "phase.</figcaption></figure>"
+            "phase.</figcaption></figure>" + grid +
             f'<nav class="toc">jump to: {toc}</nav>')
 
 
