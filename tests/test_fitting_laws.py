@@ -41,6 +41,22 @@ def test_fit_htmp_recovers_kappa(gamma, kappa):
     assert f.n_evals <= 25
 
 
+@pytest.mark.parametrize("gamma, kappa", [(0.5, 8.0), (0.25, 32.0), (0.5, 32.0)])
+def test_fit_htmp_is_unbiased_where_one_spectrum_cannot_give_10_percent(gamma, kappa):
+    """At N = 2000 the iid Cramer-Rao bound on the relative s.d. of kappa-hat is 7.6-7.8% at
+    kappa = 8 and 13.9-14.1% at kappa = 32 (Fisher information of HTMP computed with
+    htmp.HTMP, scale known; see docs/fitting.md), so a single spectrum cannot pin kappa to
+    10% there.  What the estimator must do is be unbiased: the mean over 8 seeded spectra
+    is within 10% (its s.e. is ~14%/sqrt(8) = 5%), and most single fits are within 2 bounds."""
+    fits = [htmp.fit_htmp(htmp_eigvals(2000, gamma=gamma, kappa=kappa, rng=100 + s), gamma=gamma)
+            for s in range(8)]
+    k = np.array([f.kappa for f in fits])
+    assert all(f.status == "ok" for f in fits)
+    assert np.mean(k) == pytest.approx(kappa, rel=0.10)
+    bound = 0.14 if kappa == 32.0 else 0.078
+    assert np.mean(np.abs(k / kappa - 1) <= 2 * bound) >= 0.75
+
+
 def test_fit_htmp_wishart_is_mp_like():
     r = htmp.esd(np.random.default_rng(1).standard_normal((300, 900)))
     f = htmp.fit_htmp(r)
