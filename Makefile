@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip >/dev/null
-	$(BIN)/pip install -e ".[test,plot,torch]"
+	$(BIN)/pip install -e ".[test,plot,torch,demo]"
 	touch $(STAMP)
 
 test: install

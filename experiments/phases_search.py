@@ -1,0 +1,103 @@
+"""Search for a CPU-scale setting of the demo that reaches the heavy-tailed phases.
+
+    python experiments/phases_search.py NAME [NAME ...]   (names: SETTINGS, or "probes")
+
+Trains htmp.demo_training's MiniAlexNet at each batch size of a setting (2 threads) and
+prints one Markdown row per batch size: phase of fc1, kappa of the bulk (HTMP fit with the
+spikes set aside) with its fit status and KS, KS of MP, spikes, near-zero fraction,
+power-law alpha, train/test accuracy, time.  Results go into docs/demo_phases.md.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+import htmp
+from htmp.demo_training import (DEMO_CONFIG, TrainConfig, fc1_weight, init_model, load_data,
+                                near_zero_fraction, train, with_)
+
+B5 = (1024, 256, 64, 16, 4)
+THREADS = 1   # the shared machine was loaded; 2 threads contended (see docs/demo_phases.md)
+SETTINGS = {
+    # name: TrainConfig
+    "chosen": DEMO_CONFIG,
+    "sqrt0.1": with_(DEMO_CONFIG, batch_sizes=B5, epochs=10, lr=0.1, lr_scaling="sqrt"),
+    "const0.5": with_(DEMO_CONFIG, batch_sizes=B5, epochs=10, lr=0.5, lr_scaling="constant"),
+    "const2": with_(DEMO_CONFIG, batch_sizes=B5, epochs=10, lr=2.0, lr_scaling="constant"),
+    "wd1e-4": with_(DEMO_CONFIG, batch_sizes=B5, epochs=6, lr=1.0, lr_scaling="constant",
+                    weight_decay=1e-4),
+    "wd3e-5": with_(DEMO_CONFIG, batch_sizes=B5, epochs=6, lr=1.0, lr_scaling="constant",
+                    weight_decay=3e-5),
+    "wd1e-4-lr0.5": with_(DEMO_CONFIG, batch_sizes=B5, epochs=6, lr=0.5,
+                          lr_scaling="constant", weight_decay=1e-4),
+    "noise0.3": with_(DEMO_CONFIG, batch_sizes=B5, epochs=10, lr=1.0, lr_scaling="constant",
+                      label_noise=0.3),
+}
+
+
+# Single-batch-size probes (docs/demo_phases.md): (batch size, TrainConfig changes).
+_NOWD = dict(lr_scaling="constant", weight_decay=0.0, epochs=6)
+PROBES = [
+    (16, dict(_NOWD, lr=4.0)), (16, dict(_NOWD, lr=16.0)),
+    (16, dict(_NOWD, lr=4.0, label_noise=0.3)), (16, dict(_NOWD, lr=1.5)),
+    (16, dict(_NOWD, lr=5.0, momentum=0.0)), (4, dict(_NOWD, lr=1.5, epochs=3)),
+    (4, dict(_NOWD, lr=2.0, momentum=0.0, epochs=3)),
+    (16, dict(_NOWD, lr=1.0, epochs=10, label_noise=0.5)),
+    (16, dict(_NOWD, lr=1.0, weight_decay=1e-3)),
+    (8, dict(_NOWD, lr=0.5, weight_decay=1e-4)), (4, dict(_NOWD, lr=0.25, weight_decay=1e-4)),
+]
+
+
+def probes():
+    data = load_data("mnist1d")
+    print(HEAD)
+    for b, kw in PROBES:
+        res = train(with_(DEMO_CONFIG, **kw), b, data=data, threads=THREADS)
+        f = fc1_row(fc1_weight(res.model))
+        print(fmt(f"{b} {kw}", f, f"{res.lr:.3g} | {res.steps} | {res.train_acc:.3f} | "
+                                  f"{res.test_acc:.3f} | {res.train_loss:.3g} | "
+                                  f"{res.seconds:.1f} |"), flush=True)
+
+
+def fc1_row(W):
+    r = htmp.esd(W)
+    mp, h = htmp.fit_mp(r), htmp.fit_htmp(r)
+    p = htmp.phase(r)
+    pl = htmp.fit_powerlaw(r, min_value=1e-5 / r.M)
+    return dict(phase=p.phase, kappa=h.kappa, kstat=h.status, ks=h.ks, ks_mp=mp.ks,
+                h_spikes=h.n_spikes, spikes=mp.n_spikes, nz=near_zero_fraction(r.eigenvalues),
+                zf=p.zero_fraction, alpha=pl.alpha, sigma2=mp.sigma2)
+
+
+def fmt(label, f, extra=""):
+    return (f"| {label} | {f['phase']} | {f['kappa']:.3g} ({f['kstat']}) | {f['ks']:.3f} | "
+            f"{f['ks_mp']:.3f} | {f['spikes']} / {f['h_spikes']} | {f['nz']:.2f} | "
+            f"{f['alpha']:.2f} | {f['sigma2']:.3g} | {extra}")
+
+
+HEAD = ("| batch | phase | κ bulk (status) | KS HTMP | KS MP | spikes MP / set aside by HTMP "
+        "| near-zero (<1e-3·mean) | alpha | σ² MP | lr | steps | train acc | test acc | "
+        "train loss | s |\n|" + "---|" * 15)
+
+
+def run(name, cfg: TrainConfig):
+    data = load_data(cfg.dataset, seed=cfg.seed)
+    print(f"\n### {name}: {cfg}\n")
+    print(HEAD)
+    t_all = time.perf_counter()
+    f = fc1_row(fc1_weight(init_model(cfg, data)))
+    print(fmt("init", f, "– | – | – | – | – | – |"), flush=True)
+    for b in cfg.batch_sizes:
+        res = train(cfg, b, data=data, threads=THREADS)
+        f = fc1_row(fc1_weight(res.model))
+        print(fmt(b, f, f"{res.lr:.3g} | {res.steps} | {res.train_acc:.3f} | "
+                        f"{res.test_acc:.3f} | {res.train_loss:.3g} | {res.seconds:.1f} |"),
+              flush=True)
+    print(f"\ntotal {time.perf_counter() - t_all:.0f} s")
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or ["chosen"]:
+        probes() if name == "probes" else run(name, SETTINGS[name])
