@@ -186,3 +186,9 @@ def test_cuda_matches_cpu():
     for name, ev in cpu.spectra.items():
         np.testing.assert_allclose(gpu.spectra[name], ev, rtol=1e-9, atol=1e-12 * ev[-1])
     assert cpu.table["phase"].tolist() == gpu.table["phase"].tolist()
+
+
+def test_report_phase_grid_for_shared_layer_names(analysis, tmp_path):
+    raw = write_report([("a", analysis), ("b", analysis)], tmp_path).read_text("utf-8")
+    assert raw.count('alt="phase of each layer in each model"') == 1
+    assert "the 5 layer names all models share" in raw
