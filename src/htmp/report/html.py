@@ -57,7 +57,8 @@ def _pairs(analyses) -> list:
 
 def _badge(phase: str) -> str:
     color = PHASE_COLORS.get(phase, PHASE_COLORS[""])
-    return f'<span class="badge" style="background:{color}">{html.escape(phase or "no phase")}</span>'
+    text = html.escape(phase or "no phase")
+    return f'<span class="badge" style="background:{color}">{text}</span>'
 
 
 def _slug(text: str) -> str:
@@ -104,8 +105,8 @@ def _layer_section(r, eigs, anchor, dpi) -> str:
              f'<div class="sub">{html.escape(str(r["type"]))}, shape {html.escape(str(r["shape"]))}'
              f", N = {fmt(r['N'])}, M = {fmt(r['M'])}, γ = N/M = {fmt(r['gamma'])}</div>"]
     if eigs is not None:
-        fit = {k: r[k] for k in ("gamma", "mp_scale", "mp_bulk_max", "kappa", "htmp_scale", "alpha", "xmin",
-                                 "htmp_status")}
+        fit = {k: r[k] for k in ("gamma", "mp_scale", "mp_bulk_max", "kappa", "htmp_scale",
+                                 "alpha", "xmin", "htmp_status")}
         fit.update(n_zero=_int(r["n_zero"]), n_spikes=_int(r["n_spikes"]),
                    htmp_n_spikes=_int(r["htmp_n_spikes"]))
         fig, (a1, a2) = new_figure(10.0, 3.3, ncols=2, margins=_ESD_MARGINS)
@@ -132,13 +133,14 @@ def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
     rows = [t.iloc[i] for i in order]
     fig, axes = new_figure(10.0, 5.2, nrows=2, margins=_OVERVIEW_MARGINS)
     plot_overview(t, axes=axes)
+    overview = to_data_uri(fig, dpi=dpi)
     out = [f'<section class="model" id="{anchor}"><h2>{html.escape(label)}</h2>',
            f'<div class="sub">source: {html.escape(a.source)}</div>',
            summary_cards(a.summary),
-           f'<figure><img alt="kappa and alpha by layer depth" src="{to_data_uri(fig, dpi=dpi)}">'
+           f'<figure><img alt="kappa and alpha by layer depth" src="{overview}">'
            "<figcaption>Top: HTMP κ per layer (κ → ∞ is Marchenko–Pastur; smaller κ, "
-           "heavier-tailed bulk; shaded: κ &lt; 2, the heavy-tailed range of the phase rules; hollow "
-           "markers: κ reached the search cap, only a lower bound). Bottom: WeightWatcher-"
+           "heavier-tailed bulk; shaded: κ &lt; 2, the heavy-tailed range of the phase rules; "
+           "hollow markers: κ reached the search cap, only a lower bound). Bottom: WeightWatcher-"
            "compatible power-law α of the tail (shaded 2–6: WeightWatcher's usual range). "
            "Missing points: the fit was not made or failed (see the layer).</figcaption>"
            "</figure>",
