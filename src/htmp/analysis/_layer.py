@@ -47,20 +47,20 @@ def _blank(spec, conv) -> dict:
     return row
 
 
-def _fit_mp(r, row, notes):
-    mp = fit_mp(r)
+def _fit_mp(r, row, notes, fits):
+    mp = fits["mp"] = fit_mp(r)
     row.update(mp_scale=mp.sigma2, mp_bulk_max=mp.bulk_max, mp_threshold=mp.threshold,
                n_spikes=mp.n_spikes, mp_ks=mp.ks, mp_status=mp.status)
     if mp.message:
         notes.append(f"mp: {mp.message}")
 
 
-def _fit_htmp(r, row, notes):
+def _fit_htmp(r, row, notes, fits):
     if r.gamma >= 1.0:
         row["htmp_status"] = "skipped"
         notes.append("htmp: needs gamma < 1, the matrix is square (gamma = 1)")
         return
-    h = fit_htmp(r)
+    h = fits["htmp"] = fit_htmp(r)
     lo = hi = math.nan
     at_bound = h.status in ("mp-like", "at-lower-bound")   # curvature SE means nothing there
     if not at_bound and math.isfinite(h.kappa) and math.isfinite(h.kappa_se) and h.kappa > 0:
@@ -72,7 +72,7 @@ def _fit_htmp(r, row, notes):
         notes.append(f"htmp: {h.message}")
 
 
-def _fit_powerlaw(r, row, notes):
+def _fit_powerlaw(r, row, notes, fits):
     pl = fit_powerlaw(r, min_value=1e-5 / r.M)     # WeightWatcher's EVALS_THRESH before / M
     row.update(alpha=pl.alpha, xmin=pl.xmin, alpha_se=pl.alpha_se, alpha_ks=pl.ks,
                n_tail=pl.n_tail, powerlaw_status=pl.status)
@@ -80,8 +80,8 @@ def _fit_powerlaw(r, row, notes):
         notes.append(f"powerlaw: {pl.message}")
 
 
-def _fit_phase(r, row, notes):
-    p = phase(r)
+def _fit_phase(r, row, notes, fits):
+    p = phase(r, mp_fit=fits.get("mp"), htmp_fit=fits.get("htmp"))   # reuse, don't refit
     row.update(phase=p.phase, phase_reason=p.reason)
 
 
@@ -112,10 +112,10 @@ def analyse_spec(spec, *, min_evals: int, steps: tuple, conv: str,
                    seconds=time.perf_counter() - t0)
         return row, None
     row.update(n_evals=len(r.eigenvalues), rank=r.rank, n_zero=r.n_zero)
-    notes, failed = [], []
+    notes, failed, fits = [], [], {}
     for step in steps:
         try:
-            _STEPS[step](r, row, notes)
+            _STEPS[step](r, row, notes, fits)
         except Exception as err:  # a fit that raises is reported, the other fits still run
             failed.append(step)
             notes.append(f"{step}: {type(err).__name__}: {err}")

@@ -95,11 +95,13 @@ def _zero_fraction(spec, zero_rel: float) -> float:
     return float(np.mean(x <= max(tol, zero_rel * float(np.mean(x)))))
 
 
-def _evidence(spec, g: float, zero_fraction: float) -> dict:
-    """Fit MP and (for gamma < 1) HTMP; return the evidence fields of :class:`PhaseResult`."""
+def _evidence(spec, g: float, zero_fraction: float, mp=None, h=None) -> dict:
+    """Fit MP and (for gamma < 1) HTMP unless given; return the evidence of :class:`PhaseResult`."""
     bare = not isinstance(spec, ESDResult)
-    h = fit_htmp(spec, gamma=g if bare else None) if g < 1.0 else None
-    mp = fit_mp(spec, gamma=g if bare else None)
+    if h is None and g < 1.0:
+        h = fit_htmp(spec, gamma=g if bare else None)
+    if mp is None:
+        mp = fit_mp(spec, gamma=g if bare else None)
     ok = h is not None and h.status != "failed"
     x = np.sort(np.asarray(getattr(spec, "eigenvalues", spec)))
     above = x[x > mp.threshold]
@@ -134,8 +136,11 @@ def _decide(ev: dict, thr: dict) -> tuple[str, str]:
     return "bleeding-out", f"{n} eigenvalue(s) just beyond the edge (gap {gap:.3g} TW margins)"
 
 
-def phase(W_or_esd, *, gamma=None) -> PhaseResult:
+def phase(W_or_esd, *, gamma=None, mp_fit=None, htmp_fit=None) -> PhaseResult:
     """Classify a weight matrix, an :class:`ESDResult` or eigenvalues (with ``gamma=``).
+
+    ``mp_fit`` / ``htmp_fit``: results of :func:`fit_mp` / :func:`fit_htmp` on the same
+    spectrum, if already computed (the analysis pipeline passes them: no second fit).
 
     >>> import numpy as np
     >>> str(phase(np.random.default_rng(0).standard_normal((300, 600))))
@@ -149,6 +154,6 @@ def phase(W_or_esd, *, gamma=None) -> PhaseResult:
         ev = dict(zero_fraction=zero, kappa=nan, ks_htmp=nan, ks_mp=nan, n_spikes=0,
                   max_gap_ratio=nan, gamma=g)
     else:
-        ev = _evidence(spec, g, zero)
+        ev = _evidence(spec, g, zero, mp=mp_fit, h=htmp_fit)
     name, reason = _decide(ev, thr)
     return PhaseResult(name, reason, **ev)
