@@ -97,17 +97,20 @@ def _taylor(z0: complex, r0: complex, c: float, alpha: float, h: complex):
     return w1, dsum / z0, max_term, False
 
 
-def _coefficients(x0: float, r0: complex, c: float, alpha: float, n: int) -> np.ndarray:
-    """First ``n`` scaled Taylor coefficients b_k = a_k x0^k of w/w(x0) about a real centre x0.
+def _coefficients(x0: np.ndarray, r0: np.ndarray, c: float, alpha: float, n: int) -> np.ndarray:
+    """First ``n`` scaled Taylor coefficients b_k = a_k x0^k of w/w(x0) about real centres x0.
 
     In the scaled variable u = (x - x0)/x0 the radius of convergence is 1, so the
-    b_k neither overflow nor underflow however small x0 is.
+    b_k neither overflow nor underflow however small x0 is.  Vectorised over the centres
+    (the recurrence in k is sequential).
     """
-    b = np.empty(n, dtype=complex)
-    b[0] = 1.0
-    b[1] = r0 * x0
+    x0 = np.asarray(x0, dtype=float)
+    b = np.empty(x0.shape + (n,), dtype=complex)
+    b[..., 0] = 1.0
+    b[..., 1] = np.asarray(r0) * x0
     for k in range(n - 2):
-        b[k + 2] = -((k + 1) * (k + x0 - alpha) * b[k + 1] + (k + c) * x0 * b[k]) / ((k + 2) * (k + 1))
+        b[..., k + 2] = -((k + 1) * (k + x0 - alpha) * b[..., k + 1]
+                          + (k + c) * x0 * b[..., k]) / ((k + 2) * (k + 1))
     return b
 
 
@@ -224,11 +227,20 @@ def build_table(alpha: float, c: float) -> KummerTable:
         x = wk.z.real
         return logf_tilde(x, wk.L) + math.log(x) < base - _LOG_UNDERFLOW or x > 1e300
 
+    # Below x_frob the two-term Frobenius form w = w(0) + B x^(1+alpha) is exact to rounding:
+    # the next terms are O(x c / |alpha|) and O(x^(2+alpha)).  For -1 < alpha < 0 the walk can
+    # stop there instead of stepping down to 1e-307 (~1400 steps -> ~100).  Integer alpha >= 0
+    # brings log terms, so those walks keep the mass criterion (and reach it early anyway).
+    x_frob = 1e-18 * min(1.0, abs(alpha)) / (1.0 + c) if -1.0 < alpha < 0.0 else 0.0
+
     def stop_left(wk):
         x = wk.z.real
         if x < _X_FLOOR:
             return True
         mass = logf_tilde(x, wk.L) + math.log(x) - math.log1p(alpha)
+        # early stop only where the phase below is large enough to carry relative precision
+        if x < x_frob and mass > base - 7.0:
+            return True
         return mass < base - _LOG_TAIL
 
     walks = []
@@ -262,15 +274,12 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index) -> KummerTable:
     # Taylor coefficients: enough terms that half the gap to each neighbour converges.
     gaps = np.diff(x0)
     reach = np.maximum(np.r_[gaps[0], gaps], np.r_[gaps, gaps[-1]]) * 0.5
-    K = 8
-    coef_list = []
-    for xj, rj, dj in zip(x0, rs, reach):
-        a = _coefficients(xj, rj, c, alpha, _KMAX)
-        mags = np.abs(a) * (dj / xj) ** np.arange(_KMAX)
-        need = int(np.nonzero(mags > 1e-18)[0].max()) + 2 if np.any(mags > 1e-18) else 2
-        K = max(K, min(need, _KMAX))
-        coef_list.append(a)
-    coef = np.array(coef_list)[:, :K]
+    allcoef = _coefficients(x0, rs, c, alpha, _KMAX)
+    with np.errstate(under="ignore"):
+        mags = np.abs(allcoef) * (reach / x0)[:, None] ** np.arange(_KMAX)[None, :]
+    big = np.nonzero(np.any(mags > 1e-18, axis=0))[0]
+    K = max(8, min(int(big.max()) + 2 if big.size else 2, _KMAX))
+    coef = allcoef[:, :K]
     lcoef, pcoef = _log_series(coef, x0, alpha, reach)
     table = KummerTable(alpha=alpha, c=c, x0=x0, coef=coef, lcoef=lcoef, pcoef=pcoef,
                         logf0=logf0, theta0=theta0,

@@ -164,9 +164,12 @@ class KummerTable:
             theta_min = self.theta0[0]
             q = self._q(xl)
             if theta_min > 1e-6 * pic and q is not None:
-                # alpha near -1: w = w(0) + B x^(1+alpha) is exact to O(x) here, and
-                # arg w(0) = 0, so the phase below the table is arg of the model
-                Fl = (theta_min + np.angle(q)) / pic
+                # alpha near -1: w = w(0) + B x^(1+alpha) is exact to rounding here and
+                # w(0) > 0, so theta = arg(1 + (D - 1) t) with D = w(x_min)/w(0), t from the
+                # model: computed by atan2 without the cancellation of theta_min + arg q.
+                log_ratio, t = self._frobenius(xl)
+                D = cmath.exp(-log_ratio)
+                Fl = np.arctan2(D.imag * t, 1.0 + (D.real - 1.0) * t) / pic
             else:
                 # F(x) ~ x f(x) / (1 + alpha) to leading order (the mass here is < e^-92)
                 Fl = self.cum_left[0] * np.exp(np.log(xl) - math.log(lo)
