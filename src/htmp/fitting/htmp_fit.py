@@ -95,9 +95,9 @@ class _Profile:
         return self.cache[u][0]
 
 
-def _search(prof: _Profile, u0: float, lo: float, hi: float, max_iter: int, tol: float):
+def _search(prof: _Profile, u0: float, lo: float, hi: float, max_iter: int, tol: float,
+            h: float = 0.3):
     """Bracket then successive parabolic interpolation; returns (u_best, status)."""
-    h = 0.3
     a, b, c = max(lo, u0 - h), min(max(lo, u0), hi), min(hi, u0 + h)
     if a == b:
         b = min(a + h, hi); c = min(b + h, hi)
@@ -144,14 +144,17 @@ def _curvature_se(prof: _Profile, u_best: float) -> float:
     return math.exp(u_best) / math.sqrt(-curv) if curv < 0 else math.nan
 
 
-def _fit_once(cls, y, gamma, kappa_min, kappa_max, max_iter, tol):
+def _fit_once(cls, y, gamma, kappa_min, kappa_max, max_iter, tol, u_start=None):
     z = 1.0 / y if cls is InverseHTMP else y      # z ~ HTMP(gamma, kappa, 1/scale) for the inverse law
     k0 = _moment_kappa(z, gamma)
     scale0 = float(np.mean(y)) if cls is HTMP else 1.0 / float(np.mean(z))
     prof = _Profile(cls, y, gamma, scale0)
     lo, hi = math.log(kappa_min), math.log(kappa_max)
-    u0 = min(max(math.log(k0) if math.isfinite(k0) else hi, lo), hi)
-    u, status = _search(prof, u0, lo, hi, max_iter, tol)
+    if u_start is None:
+        u0, h = min(max(math.log(k0) if math.isfinite(k0) else hi, lo), hi), 0.3
+    else:   # a later spike round: the optimum moves little once a few spikes are set aside
+        u0, h = u_start, 0.1
+    u, status = _search(prof, u0, lo, hi, max_iter, tol, h)
     return prof, u, status, k0
 
 
@@ -165,9 +168,9 @@ def _fit_kappa(name, eigs, gamma, kappa_min, kappa_max, spike_level, max_rounds,
         raise ValueError(f"gamma must be in (0, 1) for HTMP (alpha > -1 needs gamma < 1), "
                          f"got {sp.gamma!r}")
     y, spikes = sp.positive, np.empty(0)
-    n_evals = 0
+    n_evals, u = 0, None
     for _ in range(max_rounds):
-        prof, u, status, k0 = _fit_once(cls, y, sp.gamma, kappa_min, kappa_max, max_iter, 0.01)
+        prof, u, status, k0 = _fit_once(cls, y, sp.gamma, kappa_min, kappa_max, max_iter, 0.01, u)
         n_evals += len(prof.cache)
         ll, scale = prof.cache[u]
         if not math.isfinite(ll):

@@ -59,8 +59,6 @@ _KMAX = 90               # most Taylor terms per step
 _X_FLOOR = 1e-307        # smallest centre on the real axis (standardised x >= 1e-300 stays inside)
 _LOG_TAIL = 92.0         # stop the left walk once the mass below x is < e^-92 relative
 _LOG_UNDERFLOW = 780.0   # stop the right walk once the density is e^-780 below the bulk
-_SUB = 8                 # sub-intervals per centre gap for the cumulative integrals
-_GL12 = np.polynomial.legendre.leggauss(12)     # per sub-interval, at build time
 
 
 def _taylor(z0: complex, r0: complex, c: float, alpha: float, h: complex):
@@ -281,27 +279,8 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index) -> KummerTable:
     K = max(8, min(int(big.max()) + 2 if big.size else 2, _KMAX))
     coef = allcoef[:, :K]
     lcoef, pcoef = _log_series(coef, x0, alpha, reach)
-    table = KummerTable(alpha=alpha, c=c, x0=x0, coef=coef, lcoef=lcoef, pcoef=pcoef,
-                        logf0=logf0, theta0=theta0,
-                        cum_left=np.zeros_like(x0), cum_right=np.zeros_like(x0),
-                        L_min=complex(Ls[0]))
-    # Cumulative integrals on a sub-grid of _SUB points per gap (12-point Gauss each):
-    # any point is then within 1/16 of a gap from a node, where 8 points suffice.
-    frac = np.arange(_SUB) / _SUB
-    xs = np.r_[(x0[:-1, None] + frac[None, :] * np.diff(x0)[:, None]).ravel(), x0[-1]]
-    sub = table._local_integral(xs[:-1], xs[1:], _GL12)
-    seg = sub.reshape(-1, _SUB).sum(axis=1)
-    theta_min = theta0[0] / (math.pi * c)
-    below = (math.exp(logf0[0]) * x0[0] / (1.0 + alpha)) if theta_min < 1e-6 else theta_min
-    cum_left = below + np.r_[0.0, np.cumsum(seg)]
-    tail = math.exp(logf0[-1]) / max(1.0 - (alpha + 2 * c) / x0[-1], 0.5)
-    cum_right = tail + np.r_[np.cumsum(seg[::-1])[::-1], 0.0]
-    object.__setattr__(table, "cum_left", cum_left)
-    object.__setattr__(table, "cum_right", cum_right)
-    object.__setattr__(table, "xs", xs)
-    object.__setattr__(table, "cum_left_s", below + np.r_[0.0, np.cumsum(sub)])
-    object.__setattr__(table, "cum_right_s", tail + np.r_[np.cumsum(sub[::-1])[::-1], 0.0])
-    return table
+    return KummerTable(alpha=alpha, c=c, x0=x0, coef=coef, lcoef=lcoef, pcoef=pcoef,
+                       logf0=logf0, theta0=theta0, L_min=complex(Ls[0]))
 
 
 def _log_series(coef: np.ndarray, x0: np.ndarray, alpha: float, reach: np.ndarray):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import cmath
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -15,6 +16,8 @@ __all__ = ["KummerTable", "GL20", "GL8"]
 
 GL20 = np.polynomial.legendre.leggauss(20)
 GL8 = np.polynomial.legendre.leggauss(8)       # per evaluated point (within 1/16 of a gap)
+GL12 = np.polynomial.legendre.leggauss(12)     # per sub-interval of the cumulative integrals
+SUB = 8                                        # sub-intervals per centre gap
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,47 @@ class KummerTable:
     pcoef: np.ndarray       # (n_centres, K) real Taylor coefficients of arg w(x0(1+u)) - arg w(x0)
     logf0: np.ndarray       # log density at the centres
     theta0: np.ndarray      # arg w at the centres (continuous branch), F = theta / (pi c)
-    cum_left: np.ndarray    # integral of f from 0 to x0 (relative precision in the left tail)
-    cum_right: np.ndarray   # integral of f from x0 to infinity
     L_min: complex          # log w at the smallest centre (Frobenius extrapolation to 0)
-    xs: np.ndarray = None   # sub-grid (_SUB points per gap) for the tail integrals
-    cum_left_s: np.ndarray = None
-    cum_right_s: np.ndarray = None
+
+    # -- cumulative integrals (built on first use: a likelihood never needs them) ---------
+    @cached_property
+    def _cumulative(self):
+        """Integrals of f on a sub-grid of SUB points per gap (12-point Gauss each), so that
+        any point is within 1/16 of a gap from a node, where 8 points suffice.  Returns
+        (xs, F at xs, S at xs, F at the centres, S at the centres) with relative precision in
+        the tails: F accumulates from the left, S from the right."""
+        x0, c, alpha = self.x0, self.c, self.alpha
+        frac = np.arange(SUB) / SUB
+        xs = np.r_[(x0[:-1, None] + frac[None, :] * np.diff(x0)[:, None]).ravel(), x0[-1]]
+        sub = self._local_integral(xs[:-1], xs[1:], GL12)
+        theta_min = self.theta0[0] / (math.pi * c)
+        below = (math.exp(self.logf0[0]) * x0[0] / (1.0 + alpha)) if theta_min < 1e-6 else theta_min
+        tail = math.exp(self.logf0[-1]) / max(1.0 - (alpha + 2 * c) / x0[-1], 0.5)
+        left_s = below + np.r_[0.0, np.cumsum(sub)]
+        right_s = tail + np.r_[np.cumsum(sub[::-1])[::-1], 0.0]
+        return xs, left_s, right_s, left_s[::SUB].copy(), right_s[::SUB].copy()
+
+    @property
+    def xs(self):
+        return self._cumulative[0]
+
+    @property
+    def cum_left_s(self):
+        return self._cumulative[1]
+
+    @property
+    def cum_right_s(self):
+        return self._cumulative[2]
+
+    @property
+    def cum_left(self):
+        """Integral of f from 0 to each centre."""
+        return self._cumulative[3]
+
+    @property
+    def cum_right(self):
+        """Integral of f from each centre to infinity."""
+        return self._cumulative[4]
 
     # -- pointwise pieces ------------------------------------------------------
     def _nearest(self, x: np.ndarray) -> np.ndarray:
