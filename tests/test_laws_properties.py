@@ -6,7 +6,7 @@ is a real test of both; moments are compared with the closed forms of MATH.md §
 """
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -85,6 +85,9 @@ def test_moments_match_closed_forms_and_quadrature(gamma, kappa):
 
 @given(gamma=gammas, kappa=kappas, seed=st.integers(0, 2**32 - 1))
 def test_seeded_rvs_pass_ks(gamma, kappa, seed):
+    # With alpha + 1 = kappa (1 - gamma)/(2 gamma) below ~0.05 a visible share of the mass
+    # lies below the smallest double (12% at gamma=0.875, kappa=0.03): those draws are 0.
+    assume(kappa * (1 - gamma) / (2 * gamma) >= 0.05)
     law = HTMP(gamma=gamma, kappa=kappa)
     sample = law.rvs(2000, rng=seed)
     assert np.array_equal(sample, law.rvs(2000, rng=seed)), "same seed, same sample"
