@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fitting import ESDResult, esd
-from ..fitting._results import _readonly
-from ..fitting.esd import _check_matrix
+from ..fitting.esd import esd_with
 
 __all__ = ["DEVICES", "check_device", "esd_on"]
 
@@ -35,37 +34,17 @@ def check_device(device: str) -> str:
     return device
 
 
-def _torch_gram_eigvals(mats, device) -> np.ndarray:
+def _torch_gram_eigvals(m: np.ndarray, device) -> np.ndarray:
     import torch
 
-    out = []
-    for m in mats:
-        a, b = m.shape
-        w = torch.as_tensor(np.ascontiguousarray(m), dtype=torch.float64, device=device)
-        g = w @ w.T if a <= b else w.T @ w
-        out.append(torch.linalg.eigvalsh(g).cpu().numpy() / max(a, b))
-        del w, g
-    return np.concatenate(out)
+    a, b = m.shape
+    w = torch.as_tensor(np.ascontiguousarray(m), dtype=torch.float64, device=device)
+    g = w @ w.T if a <= b else w.T @ w
+    return torch.linalg.eigvalsh(g).cpu().numpy() / max(a, b)
 
 
 def esd_on(W, *, conv: str, device: str) -> ESDResult:
     """:func:`htmp.esd` of ``W`` with the eigen-decomposition on ``device``."""
     if device == "cpu":
         return esd(W, conv=conv)
-    arr = _check_matrix(W)
-    shape = tuple(int(s) for s in arr.shape)
-    if arr.ndim == 4 and conv == "slices":
-        mats = [arr[:, :, i, j] for i in range(shape[2]) for j in range(shape[3])]
-    elif arr.ndim == 4:
-        mats = [arr.reshape(shape[0], -1)]
-    else:
-        mats, conv = [arr], "none"
-    a, b = mats[0].shape
-    N, M = min(a, b), max(a, b)
-    ev = np.sort(_torch_gram_eigvals(mats, device))
-    tol = M * np.finfo(float).eps * ev[-1]
-    ev = np.clip(ev, 0.0, None)
-    rank = int(np.sum(ev > tol))
-    return ESDResult(eigenvalues=_readonly(ev), gamma=N / M, N=N, M=M, rank=rank,
-                     n_zero=len(ev) - rank, tol=float(tol), shape=shape, conv=conv,
-                     n_slices=len(mats))
+    return esd_with(W, conv=conv, gram_eigvals=lambda m: _torch_gram_eigvals(m, device))

@@ -99,6 +99,12 @@ def esd(W, *, conv: str = "flatten") -> ESDResult:
     >>> r.N, r.M, r.gamma, r.rank
     (100, 400, 0.25, 100)
     """
+    return esd_with(W, conv=conv, gram_eigvals=_gram_eigvals)
+
+
+def esd_with(W, *, conv: str, gram_eigvals) -> ESDResult:
+    """:func:`esd` with another eigen-solver: ``gram_eigvals(matrix)`` must return the
+    eigenvalues of the smaller Gram matrix divided by max(shape) (the GPU path uses this)."""
     if conv not in ("flatten", "slices"):
         raise ValueError(f"conv must be 'flatten' or 'slices', got {conv!r}")
     arr = _check_matrix(W)
@@ -114,7 +120,7 @@ def esd(W, *, conv: str = "flatten") -> ESDResult:
     if min(a, b) < 1:
         raise ValueError(f"W must have non-empty matrix dimensions, got shape {shape}")
     N, M = min(a, b), max(a, b)
-    ev = np.sort(np.concatenate([_gram_eigvals(m) for m in mats]))
+    ev = np.sort(np.concatenate([gram_eigvals(m) for m in mats]))
     top = ev[-1]
     tol = M * np.finfo(float).eps * top
     ev = np.clip(ev, 0.0, None)
