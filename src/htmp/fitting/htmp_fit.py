@@ -94,7 +94,7 @@ class _Profile:
                 return -float(np.sum(law.logpdf(self.x)))
 
             r = minimize_scalar(nll, bounds=(self.log_s0 - 1.0, self.log_s0 + 1.0),
-                                method="bounded", options={"xatol": 1e-7, "maxiter": 60})
+                                method="bounded", options={"xatol": 1e-5, "maxiter": 60})
             ll = -float(r.fun)
             self.cache[u] = (ll if math.isfinite(ll) else -math.inf, math.exp(float(r.x)))
         return self.cache[u][0]
