@@ -96,14 +96,20 @@ class SpectrumHistogram:
         return pd.DataFrame({k: d[k] for k in ("left", "right", "count", "density")})
 
 
-def _as_tridiagonal(diag, offdiag) -> tuple[np.ndarray, np.ndarray]:
-    d = check_param("diag", diag)
-    e = check_param("offdiag", offdiag)
+def _as_band(main, off, names=("diag", "offdiag")) -> tuple[np.ndarray, np.ndarray]:
+    """Check a (main, off-diagonal) pair: 1-D, non-empty, len(off) == len(main) - 1."""
+    d = check_param(names[0], main)
+    e = check_param(names[1], off)
     if d.ndim != 1 or d.size < 1:
-        raise ValueError(f"diag must be a non-empty 1-D array, got shape {d.shape}")
+        raise ValueError(f"{names[0]} must be a non-empty 1-D array, got shape {d.shape}")
     if e.shape != (d.size - 1,):
-        raise ValueError(f"offdiag must have shape ({d.size - 1},) to match diag, got {e.shape}")
+        raise ValueError(f"{names[1]} must have shape ({d.size - 1},) to match {names[0]}, "
+                         f"got {e.shape}")
     return d, e
+
+
+def _as_tridiagonal(diag, offdiag) -> tuple[np.ndarray, np.ndarray]:
+    return _as_band(diag, offdiag, ("diag", "offdiag"))
 
 
 def _as_shifts(x) -> np.ndarray:
@@ -267,13 +273,7 @@ def tridiagonal_histogram(diag, offdiag, bins=200, range=None) -> SpectrumHistog
 
 
 def _as_bidiagonal(ld, ls) -> tuple[np.ndarray, np.ndarray]:
-    d = check_param("ld", ld)
-    e = check_param("ls", ls)
-    if d.ndim != 1 or d.size < 1:
-        raise ValueError(f"ld must be a non-empty 1-D array, got shape {d.shape}")
-    if e.shape != (d.size - 1,):
-        raise ValueError(f"ls must have shape ({d.size - 1},) to match ld, got {e.shape}")
-    return d, e
+    return _as_band(ld, ls, ("ld", "ls"))
 
 
 def bidiagonal_count(ld, ls, x, *, side: str = "left") -> np.ndarray:
