@@ -33,6 +33,9 @@ class KummerTable:
     logf0: np.ndarray       # log density at the centres
     theta0: np.ndarray      # arg w at the centres (continuous branch), F = theta / (pi c)
     L_min: complex          # log w at the smallest centre (Frobenius extrapolation to 0)
+    partial: bool = False   # walks stopped early (build_table, for likelihood fits): the
+                            # density is exact inside [x0[0], x0[-1]] and the CDF / sf to the
+                            # mass left outside (< e^-30 absolute), without tail precision
 
     # -- cumulative integrals (built on first use: a likelihood never needs them) ---------
     @cached_property
@@ -91,14 +94,45 @@ class KummerTable:
             p = p * u + coef[j, k]
         return p
 
+    @cached_property
+    def _transposed(self):
+        """(lcoef.T, pcoef.T) contiguous: one ``take`` per Horner step (1.3-1.7x faster
+        than fancy-indexing table[j, k], measured at 384 to 1e5 points)."""
+        return np.ascontiguousarray(self.lcoef.T), np.ascontiguousarray(self.pcoef.T)
+
     def _real_series(self, table: np.ndarray, j: np.ndarray, x: np.ndarray) -> np.ndarray:
         """sum_k table[j, k] u^k with u = (x - x0_j)/x0_j (table[:, 0] is zero)."""
-        u = (x - self.x0[j]) / self.x0[j]
+        x0 = self.x0.take(j)
+        u = (x - x0) / x0
+        rows = self._transposed[0 if table is self.lcoef else 1]
         acc = np.zeros_like(u)
-        for k in range(table.shape[1] - 1, 0, -1):
+        for k in range(rows.shape[0] - 1, 0, -1):
             acc *= u
-            acc += table[j, k]
+            acc += rows[k].take(j)
         return acc * u
+
+    def logpdf_derivatives(self, x: np.ndarray):
+        """(log f, x d/dx log f, x^2 d^2/dx^2 log f) at x inside the table range, from the
+        stored series (Horner with derivatives); None if some x lies outside the table."""
+        x = np.asarray(x, dtype=float)
+        if x.size == 0 or x.min() < self.x0[0] or x.max() > self.x0[-1]:
+            return None
+        j = self._nearest(x)
+        x0 = self.x0.take(j)
+        u = (x - x0) / x0
+        rows = self._transposed[0]
+        p = np.zeros_like(u)
+        dp = np.zeros_like(u)
+        hp = np.zeros_like(u)          # half the second derivative
+        for k in range(rows.shape[0] - 1, -1, -1):
+            hp *= u
+            hp += dp
+            dp *= u
+            dp += p
+            p *= u
+            p += rows[k].take(j)
+        one_u = 1.0 + u                # x / x0; d/dx = (1/x0) d/du
+        return self.logf0.take(j) + p, one_u * dp, 2.0 * one_u * one_u * hp
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         # x > 0 always; x/scale may underflow to 0 for subnormal x: clamp to the least double

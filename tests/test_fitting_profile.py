@@ -1,0 +1,78 @@
+"""The profile likelihood inside fit_htmp / fit_inverse_htmp, checked against the public laws.
+
+The fit evaluates the density straight from the (bulk) Kummer tables and maximises the scale
+with Newton steps on the tabulated derivatives; these tests tie what it reports to
+``HTMP(...).logpdf`` / ``InverseHTMP(...).logpdf`` and to a brute-force scale maximisation.
+"""
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize_scalar
+
+import htmp
+from htmp.ensembles import htmp_eigvals
+from htmp.fitting import htmp_fit
+from htmp.laws._kummer import build_table, bulk_table, kummer_table
+
+
+@pytest.mark.parametrize("name, cls", [("htmp", htmp.HTMP), ("inverse-htmp", htmp.InverseHTMP)])
+@pytest.mark.parametrize("gamma, kappa", [(0.25, 0.7), (0.5, 4.0), (0.75, 60.0)])
+def test_profile_point_is_the_scale_maximum_of_the_public_law(name, cls, gamma, kappa):
+    y = np.sort(htmp_eigvals(600, gamma=gamma, kappa=kappa, rng=3))
+    if cls is htmp.InverseHTMP:
+        y = np.sort(1.0 / y)
+    prof = htmp_fit._Profile(cls is htmp.InverseHTMP, y, gamma)
+    k = round(math.log(kappa) / htmp_fit._FINE)
+    ll = prof(k)
+    scale = prof.cache[k][1]
+    kap = math.exp(prof.u(k))
+    # the reported log-likelihood is that of the public law at the reported scale
+    public = float(np.sum(cls(gamma=gamma, kappa=kap, scale=scale).logpdf(y)))
+    assert ll == pytest.approx(public, abs=1e-8 * abs(public))
+
+    # and no scale does better: bounded Brent on the public law to 1e-9 in log scale
+    def nll(ls):
+        return -float(np.sum(cls(gamma=gamma, kappa=kap, scale=math.exp(ls)).logpdf(y)))
+    r = minimize_scalar(nll, bounds=(math.log(scale) - 0.3, math.log(scale) + 0.3),
+                        method="bounded", options={"xatol": 1e-9})
+    assert ll >= -r.fun - 1e-7
+    assert math.log(scale) == pytest.approx(float(r.x), abs=1e-4)
+
+
+def test_fit_reports_the_best_of_the_points_it_evaluated():
+    y = htmp_eigvals(1500, gamma=0.5, kappa=2.0, rng=11)
+    f = htmp.fit_htmp(y, gamma=0.5)
+    prof = htmp_fit._Profile(False, np.sort(y), 0.5)
+    around = [prof(round(math.log(f.kappa) / htmp_fit._FINE) + d) for d in (-5, 0, 5)]
+    assert f.loglik >= max(around) - 1e-9
+    assert f.status == "ok" and f.kappa == pytest.approx(2.0, rel=0.1)
+
+
+def test_logpdf_derivatives_match_finite_differences():
+    t = kummer_table(1.1, 0.7)
+    x = np.geomspace(t.x0[0] * 1.01, t.x0[-1] * 0.99, 300)
+    lf, d1, d2 = t.logpdf_derivatives(x)
+    np.testing.assert_allclose(lf, t.logpdf(x), rtol=0, atol=1e-13 * np.max(np.abs(lf)))
+    h = 1e-4      # central differences in log x: d/dlogx = x f', d2/dlogx2 = x f' + x^2 f''
+    up, mid, dn = t.logpdf(x * math.exp(h)), t.logpdf(x), t.logpdf(x * math.exp(-h))
+    np.testing.assert_allclose(d1, (up - dn) / (2 * h), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(d1 + d2, (up - 2 * mid + dn) / h ** 2, rtol=1e-4, atol=1e-3)
+    assert t.logpdf_derivatives(np.array([t.x0[-1] * 2])) is None   # outside: no answer
+
+
+@pytest.mark.parametrize("alpha, c", [(1.1, 0.7), (-0.55, 0.15), (149.0, 50.0), (0.96, 0.025)])
+def test_bulk_table_is_the_full_table_cut_short(alpha, c):
+    full, bulk = kummer_table(alpha, c), bulk_table(alpha, c)
+    assert bulk.partial and not full.partial
+    assert full.x0[0] <= bulk.x0[0] and bulk.x0[-1] <= full.x0[-1]
+    assert len(bulk.x0) < len(full.x0)
+    x = np.geomspace(bulk.x0[0], bulk.x0[-1], 500)
+    np.testing.assert_allclose(bulk.logpdf(x), full.logpdf(x), rtol=1e-12, atol=1e-12)
+    # the CDF is off by at most the mass left outside the bulk range (< e^-30)
+    Fb, Sb = bulk.cdf_sf(x)
+    Ff, Sf = full.cdf_sf(x)
+    assert np.max(np.abs(Fb - Ff)) < 1e-12 and np.max(np.abs(Sb - Sf)) < 1e-12
+    # same walk, so the same centres where both have them
+    assert np.isin(bulk.x0, full.x0).mean() > 0.9
+    assert build_table(alpha, c).partial is False
