@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
 
 from ._results import FitResult, ks_statistic
 from ._spectrum import resolve
@@ -39,11 +38,13 @@ class InvGammaFit(FitResult):
 
     @property
     def law(self):
+        from scipy import stats     # scipy.stats costs ~0.3 s to import: only when asked
         return stats.invgamma(self.a, scale=self.b)
 
 
 def fit_invgamma(eigs, *, max_iter: int = 100, rtol: float = 1e-12) -> InvGammaFit:
     """Fit the inverse-Gamma law to the positive eigenvalues (zeros are set aside)."""
+    from scipy import special    # not at import time: `import htmp` stays light
     sp = resolve(eigs, need_gamma=False, min_size=2)
     x = sp.positive
     inv = 1.0 / x

@@ -14,7 +14,6 @@ CDF.  With x = scale (m + d cos phi), m = 1 + gamma, d = 2 sqrt(gamma), phi in [
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import comb
 
 from .._validation import check_param
 from ._base import Law
@@ -80,6 +79,7 @@ class MarchenkoPastur(Law):
 
     def _moment(self, k, gamma, scale):
         # Narayana polynomials: m_k = scale^k sum_{r=0}^{k-1} gamma^r/(r+1) C(k,r) C(k-1,r)
+        from scipy.special import comb    # lazy: scipy.special costs ~0.2 s to import
         r = np.arange(k)
         coef = comb(k, r) * comb(k - 1, r) / (r + 1)
         return scale ** k * np.polynomial.polynomial.polyval(gamma, coef)
