@@ -73,14 +73,27 @@ def _write_shards(model, folder, order):
         json.dumps({"metadata": {}, "weight_map": weight_map}))
 
 
-def test_sharded_safetensors_in_index_order(model, ref, tmp_path):
+def test_sharded_safetensors_in_depth_order(model, ref, tmp_path):
     order = ["3.weight", "2.bias", "0.weight", "0.bias", "2.weight", "4.weight"]
     _write_shards(model, tmp_path, order)
     got = _as_dict(tmp_path)
-    assert list(got) == ["3.weight", "0.weight", "2.weight"]    # the index's order
+    assert list(got) == ["0.weight", "2.weight", "3.weight"]    # depth, not the index's order
     for k in ref:
         np.testing.assert_array_equal(got[k], ref[k])
     assert list(_as_dict(tmp_path / "model.safetensors.index.json")) == list(got)
+
+
+def test_alphabetical_headers_are_listed_by_depth(tmp_path):
+    # safetensors writes its header sorted by name: layer.10 would come before layer.2
+    names = [f"encoder.layer.{i}.dense.weight" for i in (0, 1, 2, 10, 11)] + ["embed.weight"]
+    tensors = {n: torch.ones(4, 6) * i for i, n in enumerate(names)}
+    st_torch.save_file(tensors, tmp_path / "m.safetensors")
+    from htmp.nn._safetensors import read_header
+    header_order = list(read_header(tmp_path / "m.safetensors")[0])
+    assert header_order.index(names[3]) < header_order.index(names[2])   # 10 before 2
+    assert [s.name for s in hnn.weight_specs(tmp_path / "m.safetensors")] == \
+        ["embed.weight"] + names[:5]
+    assert hnn.depth_key("h.2.w") < hnn.depth_key("h.10.w") < hnn.depth_key("h.10.x")
 
 
 def test_sharded_bin_checkpoint(model, ref, tmp_path):
@@ -92,7 +105,7 @@ def test_sharded_bin_checkpoint(model, ref, tmp_path):
           "3.weight": "pytorch_model-2.bin"}
     (tmp_path / "pytorch_model.bin.index.json").write_text(json.dumps({"weight_map": wm}))
     got = _as_dict(tmp_path)
-    assert list(got) == list(wm)
+    assert list(got) == ["0.weight", "2.weight", "3.weight"]    # by depth
     for k in wm:
         np.testing.assert_array_equal(got[k], ref[k])
 

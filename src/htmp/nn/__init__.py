@@ -21,9 +21,10 @@ import numpy as np
 
 from . import _torch
 from ._files import FORMATS, path_specs
-from ._spec import KINDS, Weight, WeightSpec, compile_layers, is_analysable, to_float
+from ._spec import KINDS, Weight, WeightSpec, compile_layers, depth_key, is_analysable, to_float
 
-__all__ = ["iter_weights", "weight_specs", "Weight", "WeightSpec", "KINDS", "FORMATS"]
+__all__ = ["iter_weights", "weight_specs", "depth_key", "Weight", "WeightSpec", "KINDS",
+           "FORMATS"]
 
 
 def _specs(source) -> list[WeightSpec]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ._safetensors import safetensors_specs
-from ._spec import WeightSpec, is_analysable, to_float
+from ._spec import WeightSpec, depth_key, is_analysable, to_float
 
 __all__ = ["FORMATS", "path_specs"]
 
@@ -91,7 +91,8 @@ def _index_specs(path: Path) -> list[WeightSpec]:
         else:                      # .bin shards: torch loads (memory-maps) one shard at a time
             specs = [s for s in _torch_specs(spath) if s.name in set(names)]
         by_name.update((s.name, s) for s in specs)
-    return [by_name[n] for n in weight_map if n in by_name]
+    # index files are alphabetical (layer.10 before layer.2): list them by depth
+    return [by_name[n] for n in sorted(weight_map, key=depth_key) if n in by_name]
 
 
 def _folder_specs(path: Path) -> list[WeightSpec]:

@@ -18,7 +18,7 @@ from functools import partial
 
 import numpy as np
 
-from ._spec import WeightSpec, is_analysable
+from ._spec import WeightSpec, depth_key, is_analysable
 
 __all__ = ["read_header", "safetensors_specs"]
 
@@ -70,10 +70,13 @@ def _load_raw(path, dtype: str, begin: int, end: int, shape) -> np.ndarray:
 
 
 def safetensors_specs(path, names=None) -> list[WeightSpec]:
-    """Specs of the analysable tensors of one file, in header order (or in ``names`` order)."""
+    """Specs of the analysable tensors of one file, in depth order (:func:`depth_key`; the
+    header itself is alphabetical), or in ``names`` order."""
     header, data_start = read_header(path)
+    if names is None:
+        names = sorted(header, key=depth_key)
     out = []
-    for name in (header if names is None else names):
+    for name in names:
         info = header.get(name)
         if not isinstance(info, dict) or "dtype" not in info:
             raise ValueError(f"{path}: tensor {name!r} is listed in the index but missing "

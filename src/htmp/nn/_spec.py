@@ -7,7 +7,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["KINDS", "Weight", "WeightSpec", "compile_layers", "is_analysable", "to_float"]
+__all__ = ["KINDS", "Weight", "WeightSpec", "compile_layers", "depth_key", "is_analysable",
+           "to_float"]
 
 KINDS = ("linear", "conv1d", "conv2d", "embedding", "tensor")
 
@@ -49,6 +50,15 @@ def compile_layers(layers):
     except re.error as err:
         raise ValueError(f"layers must be a valid regular expression, got {layers!r} "
                          f"({err})") from None
+
+
+def depth_key(name: str) -> list:
+    """Sort key that reads digit runs as numbers ("layer.2" before "layer.10").
+
+    safetensors headers and Hugging Face index files list tensors alphabetically, which
+    puts encoder.layer.10 before encoder.layer.2; this order follows the depth instead.
+    """
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t]
 
 
 _FLOAT_NAMES = {"float16", "bfloat16", "float32", "float64", "F16", "BF16", "F32", "F64"}
