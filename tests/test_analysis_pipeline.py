@@ -99,6 +99,24 @@ def test_unreadable_layer_fails_alone(tmp_path, model):
     assert "truncated tensor data (5958 of 6000 values)" in df.loc[2, "message"]
 
 
+def test_max_evals_skips_large_layers_without_reading_them(tmp_path, model):
+    st_torch.save_file(model.state_dict(), tmp_path / "m.safetensors")
+    data = bytearray((tmp_path / "m.safetensors").read_bytes())
+    (tmp_path / "cut.safetensors").write_bytes(data[:-200])     # 3.weight's data truncated
+    df = htmp.analyze(tmp_path / "cut.safetensors", max_evals=25)
+    # N = 20, 60, 30, 2: the two large layers are skipped before their data is read (the
+    # truncated 3.weight would otherwise fail, see test_unreadable_layer_fails_alone)
+    assert df["status"].tolist() == ["ok", "skipped", "skipped", "skipped"]
+    assert df.loc[1, "message"] == "60 eigenvalues > max_evals=25 (raise max_evals to analyse it)"
+    assert df.loc[2, "message"].startswith("30 eigenvalues > max_evals=25")
+    full = htmp.analyze(model, max_evals=None)
+    assert full["status"].tolist() == ["ok", "ok", "ok", "skipped"]
+    with pytest.raises(ValueError, match="max_evals must be >= min_evals=8"):
+        htmp.analyze(model, max_evals=4)
+    with pytest.raises(ValueError, match="max_evals must be an integer >= 1, got 0"):
+        htmp.analyze(model, max_evals=0)
+
+
 def test_square_matrix_skips_htmp_only():
     W = np.random.default_rng(0).standard_normal((40, 40))
     row = htmp.analyze({"sq": W}).loc[0]

@@ -79,6 +79,17 @@ def test_layers_min_evals_workers(npz):
     assert [(x["name"], x["status"]) for x in rows] == [("layer_b", "ok"), ("tiny", "partial")]
 
 
+def test_max_evals_option(npz):
+    r = runner.invoke(app, ["analyze", str(npz), "--format", "json", "--max-evals", "9"])
+    assert r.exit_code == 0, r.output
+    rows = {x["name"]: x for x in json.loads(r.stdout)["layers"]}
+    big = [n for n, x in rows.items() if x["N"] > 9]
+    assert big and all(rows[n]["status"] == "skipped" and "> max_evals=9" in rows[n]["message"]
+                       for n in big)
+    r = runner.invoke(app, ["analyze", str(npz), "--format", "json", "--max-evals", "0"])
+    assert all("max_evals" not in x["message"] for x in json.loads(r.stdout)["layers"])
+
+
 def test_progress_goes_to_stderr(npz):
     r = runner.invoke(app, ["analyze", str(npz), "--format", "json", "--progress"])
     assert r.exit_code == 0, r.output

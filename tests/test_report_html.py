@@ -179,6 +179,21 @@ def test_cli_device_cuda_without_cuda_exits_2(model_file, monkeypatch):
         htmp.analyze(model_file, device="tpu")
 
 
+@pytest.mark.parametrize("shape, conv", [((30, 70), "flatten"), ((70, 30), "flatten"),
+                                         ((12, 5, 3, 3), "slices"), ((12, 5, 3, 3), "flatten")])
+def test_torch_eigen_path_matches_lapack_on_cpu(shape, conv):
+    """The --device cuda code path (torch Gram + torch.linalg.eigvalsh), run with torch on
+    the CPU: same ESD as htmp.esd (orientation, 1/M normalisation, slices, rank)."""
+    from htmp.analysis._device import _torch_gram_eigvals
+    from htmp.fitting.esd import esd_with
+    W = np.random.default_rng(5).standard_normal(shape)
+    ref = htmp.esd(W, conv=conv)
+    got = esd_with(W, conv=conv, gram_eigvals=lambda m: _torch_gram_eigvals(m, "cpu"))
+    np.testing.assert_allclose(got.eigenvalues, ref.eigenvalues, rtol=1e-10,
+                               atol=1e-13 * ref.eigenvalues[-1])
+    assert (got.N, got.M, got.rank, got.n_slices) == (ref.N, ref.M, ref.rank, ref.n_slices)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_matches_cpu():
     m = tiny_model()

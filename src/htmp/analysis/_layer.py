@@ -93,7 +93,7 @@ def _as_matrix(arr: np.ndarray) -> np.ndarray:
 
 
 def analyse_spec(spec, *, min_evals: int, steps: tuple, conv: str,
-                 device: str = "cpu") -> tuple[dict, np.ndarray | None]:
+                 device: str = "cpu", max_evals: int | None = None) -> tuple[dict, np.ndarray | None]:
     """(row, eigenvalues) of one weight; a failure is recorded in ``status``/``message``.
 
     Never raises for a bad layer; ``eigenvalues`` (ascending, read-only) is None when the
@@ -104,6 +104,10 @@ def analyse_spec(spec, *, min_evals: int, steps: tuple, conv: str,
     if row["n_evals"] < min_evals:
         row.update(status="skipped", message=f"{row['n_evals']} eigenvalue(s) < "
                                              f"min_evals={min_evals}")
+        return row, None
+    if max_evals is not None and row["n_evals"] > max_evals:     # before reading any data
+        row.update(status="skipped", message=f"{row['n_evals']} eigenvalues > max_evals="
+                                             f"{max_evals} (raise max_evals to analyse it)")
         return row, None
     try:
         r = esd_on(_as_matrix(spec.load()), conv=conv, device=device)

@@ -9,7 +9,9 @@ from ..nn import weight_specs
 from ._device import check_device
 from ._layer import COLUMNS, FITS, INT_COLUMNS, analyse_spec
 
-__all__ = ["analyze", "analyse_model", "describe_source"]
+__all__ = ["MAX_EVALS", "analyze", "analyse_model", "describe_source"]
+
+MAX_EVALS = 15000     # WeightWatcher's default: larger layers are skipped unless asked
 
 Progress = Callable[[int, int, str], None]
 
@@ -26,14 +28,17 @@ def _steps(fits) -> tuple:
 
 
 def analyze(model_or_path, *, layers=None, min_evals: int = 8,
-            fits=("mp", "htmp", "powerlaw"), conv: str = "flatten", workers: int = 1,
-            device: str = "cpu", progress: Progress | None = None):
+            max_evals: int | None = MAX_EVALS, fits=("mp", "htmp", "powerlaw"),
+            conv: str = "flatten", workers: int = 1, device: str = "cpu",
+            progress: Progress | None = None):
     """Per-layer heavy-tail diagnostics of a model, as a :class:`pandas.DataFrame`.
 
     ``model_or_path``: anything :func:`htmp.nn.weight_specs` reads (a torch module, a
     state dict, a safetensors/``.pt``/``.bin``/``.npz`` file, a sharded checkpoint folder).
     ``layers``: regex searched in the weight names.  ``min_evals``: layers with fewer
-    eigenvalues get status "skipped" (WeightWatcher's default is 8).  ``fits``: a
+    eigenvalues get status "skipped" (WeightWatcher's default is 8).  ``max_evals``: so
+    do layers with more (default 15000, WeightWatcher's: one eigen-decomposition of that
+    size takes minutes on a CPU core; None analyses every layer).  ``fits``: a
     subset of ``("mp", "htmp", "powerlaw")``; the phase is computed when both "mp" and
     "htmp" are fitted.  ``conv``: the conv-kernel convention of :func:`htmp.esd`.
     ``workers``: threads (each holds one layer in memory).  ``device``: "cpu" (numpy /
@@ -42,23 +47,29 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
 
     Every row has a ``status``: "ok"; "partial" (a fit failed, ``message`` says which
     and why; the other columns are filled); "failed" (the layer could not be read or
-    has NaN/Inf entries); "skipped" (fewer than ``min_evals`` eigenvalues).  One bad
+    has NaN/Inf entries); "skipped" (fewer than ``min_evals`` or more than ``max_evals``
+    eigenvalues).  One bad
     layer never stops the others.  Columns: see ``htmp.analysis.COLUMNS`` and
     ``docs/analysis.md``.  :func:`htmp.analysis.run` returns the same table together with
     the eigenvalues.
     """
-    table, _ = analyse_model(model_or_path, layers=layers, min_evals=min_evals, fits=fits,
-                             conv=conv, workers=workers, device=device, progress=progress,
-                             keep_spectra=False)
+    table, _ = analyse_model(model_or_path, layers=layers, min_evals=min_evals,
+                             max_evals=max_evals, fits=fits, conv=conv, workers=workers,
+                             device=device, progress=progress, keep_spectra=False)
     return table
 
 
 def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, device, progress,
-                  keep_spectra: bool):
+                  keep_spectra: bool, max_evals=MAX_EVALS):
     """(table, {name: eigenvalues}) - the one per-layer loop behind analyze() and run()."""
     import pandas as pd
 
     min_evals = check_positive_int("min_evals", min_evals)
+    if max_evals is not None:
+        max_evals = check_positive_int("max_evals", max_evals)
+        if max_evals < min_evals:
+            raise ValueError(f"max_evals must be >= min_evals={min_evals} (or None), got "
+                             f"{max_evals}")
     workers = check_positive_int("workers", workers)
     if conv not in ("flatten", "slices"):
         raise ValueError(f"conv must be 'flatten' or 'slices', got {conv!r}")
@@ -69,7 +80,7 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
         where = f" matching layers={layers!r}" if layers is not None else ""
         raise ValueError(f"no analysable layers{where} in {describe_source(model_or_path)} "
                          f"(2-D or 4-D floating-point weights)")
-    kw = dict(min_evals=min_evals, steps=steps, conv=conv, device=device)
+    kw = dict(min_evals=min_evals, max_evals=max_evals, steps=steps, conv=conv, device=device)
     total, rows, spectra = len(specs), [], {}
 
     def collect(i, spec, result):

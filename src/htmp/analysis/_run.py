@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ._pipeline import analyse_model, describe_source
+from ._pipeline import MAX_EVALS, analyse_model, describe_source
 from ._summary import ModelSummary, summarize
 
 __all__ = ["Analysis", "run"]
@@ -57,17 +57,17 @@ def run(model_or_path, **analyze_kwargs) -> Analysis:
     """Analyse a model like :func:`htmp.analyze` and keep each layer's eigenvalues.
 
     Takes the same keyword arguments as :func:`htmp.analyze` (``layers``, ``min_evals``,
-    ``fits``, ``conv``, ``workers``, ``device``, ``progress``) and runs the same per-layer
+    ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``) and runs the same per-layer
     code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues cost 8 bytes each
     (N per layer), far less than the weights.
     """
-    bad = set(analyze_kwargs) - {"layers", "min_evals", "fits", "conv", "workers", "device",
-                                 "progress"}
+    bad = set(analyze_kwargs) - {"layers", "min_evals", "max_evals", "fits", "conv", "workers",
+                                 "device", "progress"}
     if bad:
         raise TypeError(f"run() got unexpected keyword argument(s) {sorted(bad)}; it takes "
-                        f"htmp.analyze's: layers, min_evals, fits, conv, workers, device, "
+                        f"htmp.analyze's: layers, min_evals, max_evals, fits, conv, workers, device, "
                         f"progress")
-    kw = dict(layers=None, min_evals=8, fits=("mp", "htmp", "powerlaw"), conv="flatten",
+    kw = dict(layers=None, min_evals=8, max_evals=MAX_EVALS, fits=("mp", "htmp", "powerlaw"), conv="flatten",
               workers=1, device="cpu", progress=None)
     kw.update(analyze_kwargs)
     table, spectra = analyse_model(model_or_path, keep_spectra=True, **kw)

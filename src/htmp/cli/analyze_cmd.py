@@ -91,6 +91,8 @@ def analyze_command(
     workers: int = typer.Option(1, "--workers", help="Threads (each holds one layer)."),
     min_evals: int = typer.Option(8, "--min-evals",
                                   help="Skip layers with fewer eigenvalues."),
+    max_evals: int = typer.Option(15000, "--max-evals",
+                                  help="Skip layers with more eigenvalues (0: no limit)."),
     progress: bool = typer.Option(None, "--progress/--no-progress",
                                   help="Progress bar on stderr (default: when stderr is a "
                                        "terminal)."),
@@ -105,7 +107,7 @@ def analyze_command(
     show = sys.stderr.isatty() if progress is None else progress
     try:
         analysis = _run(path, show, layers=layers, min_evals=min_evals, workers=workers,
-                        device=device.value)
+                        device=device.value, max_evals=max_evals or None)
     except (ValueError, TypeError, ImportError, RuntimeError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
