@@ -60,6 +60,8 @@ class ESDResult(FitResult):
 
 
 def _check_matrix(W) -> np.ndarray:
+    """``W`` as a numeric array, validated; not converted (the Gram matrix converts it to
+    float64 block by block, so a float32 layer is never copied whole)."""
     arr = np.asarray(W)
     if np.iscomplexobj(arr):
         raise ValueError("W must be a real matrix, got a complex array")
@@ -70,8 +72,7 @@ def _check_matrix(W) -> np.ndarray:
                          f"(out, in, kh, kw)), got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"W must be non-empty, got shape {arr.shape}")
-    arr = arr.astype(float, copy=False)
-    if not np.all(np.isfinite(arr)):
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"W must be finite, got {int(np.sum(~np.isfinite(arr)))} NaN/Inf entries")
     if min(arr.shape[:2]) < 2 and arr.ndim == 2:
         raise ValueError(f"W must have both dimensions >= 2 for a spectrum, got shape {arr.shape}")
@@ -80,12 +81,38 @@ def _check_matrix(W) -> np.ndarray:
     return arr
 
 
+_BLOCK_BYTES = 8 << 20     # float64 bytes converted at a time when forming the Gram matrix
+
+
+def _gram(A: np.ndarray) -> np.ndarray:
+    """Upper triangle of A Aᵀ in float64 by BLAS syrk (half the flops of ``A @ A.T``).
+
+    A float64 A whose transpose is contiguous goes to syrk as it is; anything else (float32,
+    integers, a C-ordered A) is converted in blocks of columns of about 8 MB, accumulated
+    with beta = 1, so no float64 copy of the whole matrix is ever made.
+    """
+    a, b = A.shape
+    if A.dtype == np.float64 and A.flags.f_contiguous:
+        return scipy.linalg.blas.dsyrk(1.0, A)
+    if A.dtype == np.float64 and A.flags.c_contiguous:
+        return scipy.linalg.blas.dsyrk(1.0, A.T, trans=1)      # (Aᵀ)ᵀ Aᵀ = A Aᵀ
+    step = max(64, _BLOCK_BYTES // (8 * a))
+    G = np.zeros((a, a), order="F")
+    for j in range(0, b, step):       # the F-ordered float64 copy of one block of columns
+        blk = np.asfortranarray(A[:, j:j + step], dtype=np.float64)
+        G = scipy.linalg.blas.dsyrk(1.0, blk, beta=1.0, c=G, overwrite_c=1)
+        del blk                       # before the next block is made: one block at a time
+    return G
+
+
 def _gram_eigvals(W: np.ndarray) -> np.ndarray:
-    """Eigenvalues of the smaller Gram matrix.  BLAS syrk forms only one triangle (half the
-    flops of ``W @ W.T``), and LAPACK's evr reads only that triangle."""
+    """Eigenvalues of the smaller Gram matrix / max(shape); LAPACK's evr reads only the
+    triangle syrk formed."""
     a, b = W.shape
-    A = np.asarray(W if a <= b else W.T, dtype=np.float64, order="F")
-    G = scipy.linalg.blas.dsyrk(1.0, A)            # upper triangle of A A^T
+    G = _gram(W if a <= b else W.T)
+    if not np.all(np.isfinite(np.diag(G))):     # |G_ij| <= sqrt(G_ii G_jj): the diagonal tells
+        raise ValueError(f"W's Gram matrix overflows float64 (largest |entry| "
+                         f"{float(np.max(np.abs(W))):.3g})")
     ev = scipy.linalg.eigvalsh(G, lower=False, overwrite_a=True, check_finite=False,
                                driver="evr")
     return ev / max(a, b)
