@@ -6,7 +6,9 @@ are independent:
 
 * ``iter``      - ``htmp.nn.iter_weights(path)`` over every tensor (float32 file);
 * ``iter-bf16`` - the same on the bf16 file (raw-byte path, widened to float32);
-* ``load_file`` - ``safetensors.numpy.load_file(path)`` (everything at once), for contrast.
+* ``load_file`` - ``safetensors.numpy.load_file(path)`` (everything at once), for contrast;
+* ``analyze``   - ``htmp.analyze(path)`` with the default fits: reading, the float64 Gram
+  matrix (formed from float32 in 8 MB blocks), eigenvalues, MP/HTMP/alpha fits.
 
 Reported: peak RSS above the baseline after imports (Linux ``VmHWM``; includes
 the file pages mapped by safetensors) and the tracemalloc peak (numpy allocations only).
@@ -42,6 +44,12 @@ tracemalloc.start()
 if mode == "load_file":
     d = safetensors.numpy.load_file(path)
     n, largest = len(d), max(a.nbytes for a in d.values())
+elif mode == "analyze":
+    import htmp
+    specs = htmp.nn.weight_specs(path)
+    largest = max(4 * int(np.prod(s.shape)) for s in specs)
+    df = htmp.analyze(path)
+    n = int((df["status"] == "ok").sum())
 else:
     n = largest = 0
     for w in htmp.nn.iter_weights(path):
@@ -73,7 +81,8 @@ def main() -> None:
               f"{len(SHAPES)} tensors, largest {4 * np.prod(SHAPES[0]) / 2**20:.1f} MB as float32")
         print(f"{'mode':>10} {'file MB':>8} {'largest MB':>10} {'RSS above base MB':>18} "
               f"{'tracemalloc peak MB':>20}")
-        for mode, path in (("iter", p32), ("iter-bf16", p16), ("load_file", p32)):
+        for mode, path in (("iter", p32), ("iter-bf16", p16), ("load_file", p32),
+                           ("analyze", p32)):
             out = subprocess.run([sys.executable, "-c", CHILD, mode, path], check=True,
                                  capture_output=True, text=True).stdout
             r = json.loads(out)
