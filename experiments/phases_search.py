@@ -1,8 +1,10 @@
 """Search for a CPU-scale setting of the demo that reaches the heavy-tailed phases.
 
-    python experiments/phases_search.py NAME [NAME ...]   (names: SETTINGS, or "probes")
+    python experiments/phases_search.py NAME [NAME ...]   (names: SETTINGS, or PROBE_SETS:
+                                                          "probes", "probes-std";
+                                                          or "dead-units")
 
-Trains htmp.demo_training's MiniAlexNet at each batch size of a setting (2 threads) and
+Trains htmp.demo_training's MiniAlexNet at each batch size of a setting (1 thread) and
 prints one Markdown row per batch size: phase of fc1, kappa of the bulk (HTMP fit with the
 spikes set aside) with its fit status and KS, KS of MP, spikes, near-zero fraction,
 power-law alpha, train/test accuracy, time.  Results go into docs/demo_phases.md.
@@ -34,6 +36,11 @@ SETTINGS = {
                           lr_scaling="constant", weight_decay=1e-4),
     "noise0.3": with_(DEMO_CONFIG, batch_sizes=B5, epochs=10, lr=1.0, lr_scaling="constant",
                       label_noise=0.3),
+    # standard (PyTorch default) parametrisation: the feature-learning regime
+    "std-sgd0.02": with_(DEMO_CONFIG, batch_sizes=B5, epochs=6, lr=0.02, lr_scaling="constant",
+                         weight_decay=0.0, parametrisation="standard"),
+    "std-adam-l2": with_(DEMO_CONFIG, batch_sizes=B5, epochs=6, lr=3e-3, lr_scaling="constant",
+                         weight_decay=1e-4, parametrisation="standard", optimizer="adam"),
 }
 
 
@@ -50,15 +57,73 @@ PROBES = [
 ]
 
 
-def probes():
+# Standard (PyTorch default) parametrisation, no weight decay unless stated; B = 16 or 4.
+_STD = dict(parametrisation="standard", lr_scaling="constant", weight_decay=0.0)
+_ADAM = dict(_STD, optimizer="adam")
+PROBES_STD = [
+    (0, dict(_STD)),                                           # 0 = the untrained network
+    (16, dict(_STD, lr=0.05, epochs=6)), (16, dict(_STD, lr=0.1, epochs=6)),
+    (16, dict(_STD, lr=0.01, epochs=6)), (16, dict(_STD, lr=0.02, epochs=6)),
+    (4, dict(_STD, lr=0.01, epochs=3)), (4, dict(_STD, lr=0.005, epochs=3)),
+    (16, dict(_STD, lr=0.02, epochs=6, hidden=(128, 64))),
+    (16, dict(_STD, lr=0.02, epochs=20)),
+    (4, dict(_STD, lr=0.1, momentum=0.0, epochs=3)),
+    (16, dict(_STD, lr=0.02, epochs=10, label_noise=0.3)),
+    (16, dict(_STD, lr=0.02, epochs=6, weight_decay=1e-3)),
+    (16, dict(_STD, lr=0.02, epochs=6, weight_decay=5e-3)),
+    (16, dict(_STD, lr=0.02, epochs=6, weight_decay=2e-2)),
+    (4, dict(_STD, lr=0.01, epochs=3, weight_decay=5e-3)),
+    (16, dict(_ADAM, lr=1e-3, epochs=6)), (16, dict(_ADAM, lr=1e-2, epochs=6)),
+    (4, dict(_ADAM, lr=3e-3, epochs=3)), (4, dict(_ADAM, lr=3e-3, epochs=6)),
+    (4, dict(_ADAM, lr=1e-2, epochs=3)), (16, dict(_ADAM, lr=3e-3, epochs=20)),
+    (64, dict(_ADAM, lr=1e-2, epochs=20)),
+    (16, dict(_ADAM, lr=1e-3, epochs=6, hidden=(512, 128))),
+    (16, dict(_ADAM, lr=1e-3, epochs=6, hidden=(512, 128), weight_decay=1e-4)),
+    (16, dict(_ADAM, lr=1e-3, epochs=6, weight_decay=3e-5)),
+    (16, dict(_ADAM, lr=1e-3, epochs=6, weight_decay=1e-4)),
+    (16, dict(_ADAM, lr=1e-3, epochs=6, weight_decay=3e-4)),
+    (16, dict(_ADAM, lr=3e-3, epochs=6, weight_decay=1e-5)),
+    (16, dict(_ADAM, lr=3e-3, epochs=6, weight_decay=1e-4)),
+    (16, dict(_STD, optimizer="adamw", lr=3e-3, epochs=6, weight_decay=0.1)),
+    (16, dict(_STD, optimizer="adamw", lr=3e-3, epochs=6, weight_decay=1.0)),
+]
+PROBE_SETS = {"probes": PROBES, "probes-std": PROBES_STD}
+
+
+def probes(name="probes"):
     data = load_data("mnist1d")
     print(HEAD)
-    for b, kw in PROBES:
+    for b, kw in PROBE_SETS[name]:
+        if b == 0:
+            f = fc1_row(fc1_weight(init_model(with_(DEMO_CONFIG, **kw), data)))
+            print(fmt(f"init {kw}", f, "– | – | – | – | – | – |"), flush=True)
+            continue
         res = train(with_(DEMO_CONFIG, **kw), b, data=data, threads=THREADS)
         f = fc1_row(fc1_weight(res.model))
         print(fmt(f"{b} {kw}", f, f"{res.lr:.3g} | {res.steps} | {res.train_acc:.3f} | "
                                   f"{res.test_acc:.3f} | {res.train_loss:.3g} | "
                                   f"{res.seconds:.1f} |"), flush=True)
+
+
+def dead_units(name="std-adam-l2", batch_sizes=(1024, 256)):
+    """fc1 ReLU units dead on every training input, and fc1's fits on the live rows only."""
+    import torch
+
+    cfg = SETTINGS[name]
+    data = load_data(cfg.dataset, seed=cfg.seed)
+    for b in batch_sizes:
+        res = train(cfg, b, data=data, threads=THREADS)
+        W, m = fc1_weight(res.model), res.model
+        with torch.no_grad():
+            h = m[:list(m._modules).index("relu3") + 1](torch.from_numpy(data[0]))
+        dead = (h.max(0).values <= 0).numpy()
+        rn = np.linalg.norm(W, axis=1)
+        for label, M in (("all rows", W), ("live rows", W[~dead])):
+            f = fc1_row(M)
+            print(fmt(f"{name} B={b} {label} {M.shape}", f,
+                      f"dead {dead.sum()}/{len(dead)}, median row norm dead "
+                      f"{np.median(rn[dead]):.3g} / live {np.median(rn[~dead]):.3g} | "
+                      f"test acc {res.test_acc:.3f} |"), flush=True)
 
 
 def fc1_row(W):
@@ -100,4 +165,9 @@ def run(name, cfg: TrainConfig):
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["chosen"]:
-        probes() if name == "probes" else run(name, SETTINGS[name])
+        if name in PROBE_SETS:
+            probes(name)
+        elif name == "dead-units":
+            dead_units()
+        else:
+            run(name, SETTINGS[name])

@@ -34,6 +34,32 @@ def test_ntk_parametrisation(data):
     assert m.fc1.scale == pytest.approx(1 / np.sqrt(80))
 
 
+def test_standard_parametrisation(data):
+    from torch import nn
+
+    std = dt.with_(TINY, parametrisation="standard")
+    m = dt.init_model(std, data)
+    assert isinstance(m.fc1, nn.Linear) and isinstance(m.conv1, nn.Conv1d)
+    w = m.fc1.weight.detach().numpy()
+    assert w.shape == (32, 80)
+    assert np.abs(w).max() <= 1 / np.sqrt(80) + 1e-7          # PyTorch default init bound
+    assert not np.allclose(w, dt.fc1_weight(dt.init_model(TINY, data)))
+    assert m(torch.from_numpy(data[0][:3])).shape == (3, 10)
+    for opt in ("sgd", "adam", "adamw"):
+        res = dt.train(dt.with_(std, max_steps=3, optimizer=opt), 32, data=data)
+        assert res.steps == 3 and not np.array_equal(dt.fc1_weight(res.model), w)
+    assert dt.DEMO_CONFIG.parametrisation == "ntk" and dt.TrainConfig().optimizer == "sgd"
+
+
+def test_parametrisation_and_optimizer_checked():
+    with pytest.raises(ValueError, match="parametrisation.*'ntk'.*'standard'.*'mup'"):
+        dt.with_(TINY, parametrisation="mup")
+    with pytest.raises(ValueError, match="optimizer.*'rmsprop'"):
+        dt.TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="parametrisation"):
+        dt.MiniAlexNet((1, 40), parametrisation="NTK")
+
+
 def test_tiny_run_trains_and_is_analysable(data):
     from htmp.analysis import run
 

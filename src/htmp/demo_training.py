@@ -26,8 +26,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["TrainConfig", "TrainResult", "DEMO_CONFIG", "load_data", "MiniAlexNet", "train",
+__all__ = ["PARAMETRISATIONS", "OPTIMIZERS", "TrainConfig", "TrainResult", "DEMO_CONFIG", "load_data", "MiniAlexNet", "train",
            "fc1_weight", "near_zero_fraction", "init_model", "with_", "weights"]
+
+
+PARAMETRISATIONS = ("ntk", "standard")
+OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,12 @@ class TrainConfig:
     ``epochs`` passes over the data (so smaller batches take more steps), capped at
     ``max_steps`` steps when that is set.  ``label_noise``: share of training labels
     replaced by uniformly random classes (fixed by ``seed``).
+    ``parametrisation``: "ntk" (default; see :class:`MiniAlexNet`) or "standard" (PyTorch's
+    default ``nn.Linear`` / ``nn.Conv`` layers and init, no output scaling: the
+    feature-learning regime of Martin & Mahoney's Keras MiniAlexNet).  ``optimizer``: "sgd"
+    (with ``momentum``), "adam" (``torch.optim.Adam``, default betas, ``weight_decay`` as an
+    L2 term in the gradient) or "adamw" (``torch.optim.AdamW``, decoupled ``weight_decay``);
+    ``momentum`` is unused by the Adam ones.
     """
 
     dataset: str = "mnist1d"
@@ -56,6 +66,15 @@ class TrainConfig:
     hidden: tuple = (256, 128)
     seed: int = 0
     n_train: int | None = None
+    parametrisation: str = "ntk"
+    optimizer: str = "sgd"
+
+    def __post_init__(self):
+        if self.parametrisation not in PARAMETRISATIONS:
+            raise ValueError(f"parametrisation must be one of {PARAMETRISATIONS}, "
+                             f"got {self.parametrisation!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
 
     def lr_at(self, batch_size: int) -> float:
         ratio = batch_size / self.lr_ref_batch
@@ -165,10 +184,27 @@ def _ntk_modules():
     return NTKLinear, NTKConv
 
 
-def MiniAlexNet(input_shape: tuple, n_classes: int = 10, *, channels=(32, 64),
-                hidden=(256, 128), kernel: int = 3):
-    """conv -> ReLU -> pool(2), twice; fc1 -> ReLU, fc2 -> ReLU, out (NTK parametrisation).
+def _standard_modules():
+    from torch import nn
 
+    def linear(n_in, n_out):
+        return nn.Linear(n_in, n_out)
+
+    def conv(dim, c_in, c_out, k):
+        cls = nn.Conv1d if dim == 1 else nn.Conv2d
+        return cls(c_in, c_out, k, padding="same")
+
+    return linear, conv
+
+
+def MiniAlexNet(input_shape: tuple, n_classes: int = 10, *, channels=(32, 64),
+                hidden=(256, 128), kernel: int = 3, parametrisation: str = "ntk"):
+    """conv -> ReLU -> pool(2), twice; fc1 -> ReLU, fc2 -> ReLU, out.
+
+    ``parametrisation`` "ntk" (default): weights N(0, 1), each layer's output scaled by
+    1/sqrt(fan_in), zero biases.  "standard": PyTorch's own ``nn.Linear`` / ``nn.Conv1d``
+    (``nn.Conv2d``) with their default init (Kaiming-uniform weights, |w| <= 1/sqrt(fan_in),
+    uniform biases) and no output scaling.
     ``input_shape`` is one sample's (channels, length) for 1-D or (channels, h, w) for 2-D.
     The returned ``torch.nn.Sequential`` names its layers conv1, conv2, fc1, fc2, out.
     """
@@ -176,7 +212,13 @@ def MiniAlexNet(input_shape: tuple, n_classes: int = 10, *, channels=(32, 64),
 
     from torch import nn
 
-    NTKLinear, NTKConv = _ntk_modules()
+    if parametrisation == "ntk":
+        NTKLinear, NTKConv = _ntk_modules()
+    elif parametrisation == "standard":
+        NTKLinear, NTKConv = _standard_modules()
+    else:
+        raise ValueError(f"parametrisation must be one of {PARAMETRISATIONS}, "
+                         f"got {parametrisation!r}")
     dim = len(input_shape) - 1
     pool = nn.MaxPool1d(2) if dim == 1 else nn.MaxPool2d(2)
     spatial = [s // 4 for s in input_shape[1:]]
@@ -193,7 +235,8 @@ def MiniAlexNet(input_shape: tuple, n_classes: int = 10, *, channels=(32, 64),
 
 
 def fc1_weight(model) -> np.ndarray:
-    """fc1's weight matrix W (out x in) as float64 numpy (the scale 1/sqrt(fan_in) left out)."""
+    """fc1's weight matrix W (out x in) as float64 numpy (for "ntk" the scale 1/sqrt(fan_in)
+    left out)."""
     return model.fc1.weight.detach().double().numpy().copy()
 
 
@@ -230,7 +273,8 @@ def init_model(config: TrainConfig, data=None):
 
     x_tr = (data or load_data(config.dataset, seed=config.seed))[0]
     torch.manual_seed(config.seed)
-    return MiniAlexNet(x_tr.shape[1:], 10, channels=config.channels, hidden=config.hidden)
+    return MiniAlexNet(x_tr.shape[1:], 10, channels=config.channels, hidden=config.hidden,
+                       parametrisation=config.parametrisation)
 
 
 def train(config: TrainConfig, batch_size: int, *, data=None, threads: int | None = 1,
@@ -264,8 +308,12 @@ def train(config: TrainConfig, batch_size: int, *, data=None, threads: int | Non
             y_fit[flip] = torch.randint(0, 10, (int(flip.sum()),), generator=gen)
         model = init_model(config, data)
         lr = config.lr_at(batch_size)
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum,
-                              weight_decay=config.weight_decay)
+        if config.optimizer in ("adam", "adamw"):
+            cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+            opt = cls(model.parameters(), lr=lr, weight_decay=config.weight_decay)
+        else:
+            opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum,
+                                  weight_decay=config.weight_decay)
         n = len(y_fit)
         b = min(batch_size, n)
         steps_per_epoch = max(n // b, 1)
