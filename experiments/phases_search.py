@@ -105,13 +105,27 @@ def probes(name="probes"):
                                   f"{res.seconds:.1f} |"), flush=True)
 
 
-def dead_units(name="std-adam-l2", batch_sizes=(1024, 256)):
+_ADAM_NOWD = with_(DEMO_CONFIG, parametrisation="standard", optimizer="adam", lr=3e-3,
+                   lr_scaling="constant", weight_decay=0.0)
+DEAD_UNIT_CHECKS = [   # (label, config, batch size); docs/demo_phases.md, "dead-units"
+    ("std-adam-l2", SETTINGS["std-adam-l2"], 1024), ("std-adam-l2", SETTINGS["std-adam-l2"], 256),
+    ("adam no L2", with_(_ADAM_NOWD, epochs=6), 1024),
+    ("adam no L2", with_(_ADAM_NOWD, epochs=6), 256),
+    ("adam no L2 12 ep", with_(_ADAM_NOWD, epochs=12), 4),
+    ("adam no L2 lr 1e-3 12 ep", with_(_ADAM_NOWD, epochs=12, lr=1e-3), 4),
+    ("adam no L2 40 ep", with_(_ADAM_NOWD, epochs=40), 16),
+    ("adam no L2 24 ep", with_(_ADAM_NOWD, epochs=24), 4),
+    ("adam no L2 48 ep", with_(_ADAM_NOWD, epochs=48), 4),
+    ("adam no L2 96 ep", with_(_ADAM_NOWD, epochs=96), 4),
+]
+
+
+def dead_units(checks=DEAD_UNIT_CHECKS):
     """fc1 ReLU units dead on every training input, and fc1's fits on the live rows only."""
     import torch
 
-    cfg = SETTINGS[name]
-    data = load_data(cfg.dataset, seed=cfg.seed)
-    for b in batch_sizes:
+    for name, cfg, b in checks:
+        data = load_data(cfg.dataset, seed=cfg.seed)
         res = train(cfg, b, data=data, threads=THREADS)
         W, m = fc1_weight(res.model), res.model
         with torch.no_grad():
