@@ -8,10 +8,11 @@ connected layer (``fc1``, eigenvalues of W Wᵀ / M) move away from Marchenko-Pa
   ``mnist1d`` package, ``pip install htmp[demo]``; never downloads) or ``"digits"``
   (scikit-learn's bundled 8x8 digits).
 * :class:`MiniAlexNet` - conv -> ReLU -> max-pool twice, then fc1, fc2, out; NTK
-  parametrisation: every weight is N(0, 1) and every layer's output is scaled by
-  1/sqrt(fan_in) (biases start at 0).  1-D convolutions for mnist1d, 2-D for digits.
+  parametrisation by default (every weight is N(0, 1) and every layer's output is scaled by
+  1/sqrt(fan_in), biases start at 0) or ``"standard"`` (PyTorch's default layers and init).
+  1-D convolutions for mnist1d, 2-D for digits.
 * :func:`train` - one batch size -> :class:`TrainResult` (the trained model and its
-  train/test accuracy); SGD with momentum, seeded, deterministic on CPU.
+  train/test accuracy); SGD with momentum (or Adam / AdamW), seeded, deterministic on CPU.
 * :class:`TrainConfig` / :data:`DEMO_CONFIG` - the setting (``docs/demo_phases.md`` records
   the ones tried and why this one was chosen).
 
