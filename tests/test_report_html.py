@@ -207,3 +207,20 @@ def test_report_phase_grid_for_shared_layer_names(analysis, tmp_path):
     raw = write_report([("a", analysis), ("b", analysis)], tmp_path).read_text("utf-8")
     assert raw.count('alt="phase of each layer in each model"') == 1
     assert "the 5 layer names all models share" in raw
+
+
+def test_power_of_ten_labels_are_plain_text():
+    from htmp.report.figures import PowerOfTenFormatter, new_figure, power_of_ten_text
+    assert [power_of_ten_text(x) for x in (1e-5, 1e-3, 0.1, 1, 10, 100, 2e-7, 3.5e5, 0.02, 250)] \
+        == ["10⁻⁵", "10⁻³", "10⁻¹", "1", "10", "10²", "2×10⁻⁷", "3.5×10⁵", "0.02", "250"]
+    # on an axis: LogFormatter still decides which ticks are labelled, only the text changes
+    fig, (ax,) = new_figure(3, 2, margins=dict(left=0.2, bottom=0.2))
+    ax.set_xscale("log")
+    ax.set_xlim(1e-5, 1e2)
+    f = PowerOfTenFormatter()
+    ax.xaxis.set_major_formatter(f)
+    f.set_locs([1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100])
+    assert f(1e-3) == "10⁻³" and f(3e-3) == ""            # not a decade: no major label
+    fig.canvas.draw()
+    shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert shown and all("$" not in t for t in shown)      # no mathtext left

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 from ..analysis import Analysis
+from ..nn._spec import depth_key
 from ._text import fmt, layer_notes, summary_cards
-from .figures import (PHASE_COLORS, natural_key, new_figure, plot_esd, plot_models,
+from .figures import (PHASE_COLORS, new_figure, plot_esd, plot_models,
                       plot_overview, plot_phase_grid, to_data_uri)
 
 __all__ = ["write_report"]
@@ -129,7 +130,7 @@ def _int(v) -> int:
 def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
     anchor = f"m{idx}"
     t = a.table
-    order = sorted(range(len(t)), key=lambda i: natural_key(t["name"].iloc[i]))
+    order = sorted(range(len(t)), key=lambda i: depth_key(str(t["name"].iloc[i])))
     rows = [t.iloc[i] for i in order]
     fig, axes = new_figure(10.0, 5.2, nrows=2, margins=_OVERVIEW_MARGINS)
     plot_overview(t, axes=axes)
