@@ -74,18 +74,20 @@ def _taylor(z0: complex, r0: complex, c: float, alpha: float, h: complex):
     dsum = b_cur                                  # sum of k b_k u^(k-1)
     uk = u                                        # u^(k+1) for the current k
     max_term = max(1.0, abs(b_cur * u))
+    zma, cz = z0 - alpha, c * z0
     small = 0
     for k in range(0, _KMAX):
-        b_next = -((k + 1) * (k + z0 - alpha) * b_cur + (k + c) * z0 * b_prev) / ((k + 2) * (k + 1))
+        b_next = -((k + 1) * (k + zma) * b_cur + (k * z0 + cz) * b_prev) * _INV_PAIR[k]
         term_d = (k + 2) * b_next * uk
-        uk = uk * u
+        uk *= u
         term = b_next * uk
         w1 += term
         dsum += term_d
         at = abs(term)
         if at > max_term:
             max_term = at
-        if at < 1e-18 * abs(w1) and abs(term_d * u) < 1e-18 * abs(w1):
+        lim = 1e-18 * abs(w1)
+        if at < lim and abs(term_d * u) < lim:
             small += 1
             if small >= 3:
                 return w1, dsum / z0, max_term, True
@@ -93,6 +95,9 @@ def _taylor(z0: complex, r0: complex, c: float, alpha: float, h: complex):
             small = 0
         b_prev, b_cur = b_cur, b_next
     return w1, dsum / z0, max_term, False
+
+
+_INV_PAIR = [1.0 / ((k + 2) * (k + 1)) for k in range(_KMAX)]
 
 
 def _coefficients(x0: np.ndarray, r0: np.ndarray, c: float, alpha: float, n: int) -> np.ndarray:
@@ -305,9 +310,12 @@ def _log_series(coef: np.ndarray, x0: np.ndarray, alpha: float, reach: np.ndarra
     b = np.zeros((n, K2), dtype=complex)
     b[:, :K] = coef
     ell = np.zeros((n, K2), dtype=complex)
+    m = np.zeros((n, K2), dtype=complex)         # m_j = j l_j
+    br = b[:, ::-1]                              # b_{k-j}, j = 1..k-1, is br[:, K2-k:K2-1]
     for k in range(1, K2):
-        j = np.arange(1, k)
-        ell[:, k] = b[:, k] - (ell[:, 1:k] * j * b[:, k - j]).sum(axis=1) / k
+        conv = np.einsum("ij,ij->i", m[:, 1:k], br[:, K2 - k:K2 - 1]) if k > 1 else 0.0
+        ell[:, k] = b[:, k] - conv / k
+        m[:, k] = k * ell[:, k]
     kk = np.arange(K2)
     log1p = np.zeros(K2)
     log1p[1:] = (-1.0) ** (kk[1:] + 1) / kk[1:]
