@@ -76,3 +76,16 @@ def test_bulk_table_is_the_full_table_cut_short(alpha, c):
     # same walk, so the same centres where both have them
     assert np.isin(bulk.x0, full.x0).mean() > 0.9
     assert build_table(alpha, c).partial is False
+
+
+def test_most_values_below_the_zero_tolerance_are_reported():
+    # an inverse spectrum spanning 1e21: the eigvalsh-style tolerance n eps max sets most of
+    # it aside; the fit says so instead of silently describing the largest values only
+    y = htmp_eigvals(2000, gamma=0.5, kappa=0.3, rng=1)
+    t = 1.0 / y
+    f = htmp.fit_inverse_htmp(t, gamma=0.5)
+    assert f.n_zero > f.n_used and "were set aside; the fit describes the other" in f.message
+    g = htmp.fit_invgamma(t)
+    assert g.n_zero > g.n_used and "zero tolerance" in g.message
+    ok = htmp.fit_htmp(y, gamma=0.5)          # the spectrum itself: a few (27) set aside
+    assert 0 < ok.n_zero < ok.n_used and ok.message == ""

@@ -19,6 +19,16 @@ class Spectrum:
     N: int
     M: float | None
     n_zero: int
+    tol: float = 0.0
+
+    def zero_note(self) -> str:
+        """A message when most eigenvalues were set aside as numerically zero (the fit then
+        describes only the rest), else ""."""
+        if self.n_zero <= len(self.positive):
+            return ""
+        return (f"{self.n_zero} of {len(self.x)} eigenvalues are <= the zero tolerance "
+                f"{self.tol:.3g} and were set aside; the fit describes the other "
+                f"{len(self.positive)} only")
 
 
 def resolve(eigs, gamma=None, N=None, M=None, *, need_gamma=True, min_size=2) -> Spectrum:
@@ -51,4 +61,5 @@ def resolve(eigs, gamma=None, N=None, M=None, *, need_gamma=True, min_size=2) ->
     if len(positive) < min_size:
         raise ValueError(f"eigs must hold at least {min_size} eigenvalues above the zero "
                          f"tolerance {tol:.3g}, got {len(positive)}")
-    return Spectrum(x=x, positive=positive, gamma=gamma, N=N, M=M, n_zero=len(x) - len(positive))
+    return Spectrum(x=x, positive=positive, gamma=gamma, N=N, M=M, n_zero=len(x) - len(positive),
+                    tol=float(tol))

@@ -352,10 +352,11 @@ def _fit_kappa(name, eigs, gamma, kappa_min, kappa_max, spike_level, max_rounds,
                    n_used=int(len(y)), n_spikes=int(len(spikes)),
                    spikes=tuple(float(s) for s in np.sort(spikes)), n_zero=sp.n_zero,
                    n_evals=n_evals, status=status,
-                   message={"mp-like": f"kappa reached kappa_max={kappa_max:g}: MP-like",
-                            "at-lower-bound": f"kappa reached kappa_min={kappa_min:g}",
-                            "max-iter": f"stopped after {max_iter} kappa evaluations"
-                            }.get(status, ""))
+                   message="; ".join(m for m in (
+                       {"mp-like": f"kappa reached kappa_max={kappa_max:g}: MP-like",
+                        "at-lower-bound": f"kappa reached kappa_min={kappa_min:g}",
+                        "max-iter": f"stopped after {max_iter} kappa evaluations"
+                        }.get(status, ""), sp.zero_note()) if m))
 
 
 def fit_htmp(eigs, *, gamma=None, kappa_min: float = 0.05, kappa_max: float = 1000.0,

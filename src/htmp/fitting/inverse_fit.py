@@ -75,4 +75,6 @@ def fit_invgamma(eigs, *, max_iter: int = 100, rtol: float = 1e-12) -> InvGammaF
     return InvGammaFit(a=float(a), a_se=float(math.sqrt(cov[0, 0])), b=float(b),
                        b_se=float(math.sqrt(cov[1, 1])), loglik=ll, ks=ks_statistic(x, cdf),
                        n_used=n, n_zero=sp.n_zero, n_iter=n_iter, status=status,
-                       message="" if status == "ok" else f"Newton did not converge in {max_iter} steps")
+                       message="; ".join(m for m in (
+                           "" if status == "ok" else f"Newton did not converge in {max_iter} steps",
+                           sp.zero_note()) if m))
