@@ -207,9 +207,9 @@ class _Profile:
             if not (g2 < 0 and math.isfinite(g1)):
                 break
             step = -g1 / g2
-            if abs(step) < _SCALE_TOL or not lo < t + step < hi:
-                if abs(step) < _SCALE_TOL:           # converged: g(t + step) = g(t) + O(step^2)
-                    return t + step, float(lf.sum()) + self.n * t - 0.5 * g1 * g1 / g2
+            if abs(step) < _SCALE_TOL:               # converged: g(t + step) = g(t) + O(step^2)
+                return t + step, float(lf.sum()) + self.n * t - 0.5 * g1 * g1 / g2
+            if not lo < t + step < hi:
                 break
             t += step
         while hi - lo > _SCALE_TOL:                  # fallback: shrink the bracket 4x a round
@@ -227,8 +227,7 @@ def _search(prof: _Profile, k0: int, klo: int, khi: int, max_evals: int, step: i
     successive parabolic steps rounded to the coarse grid until the bracket is three
     neighbouring coarse points.  Returns (a, b, c, status) in fine indices.
     """
-    C = _COARSE
-    f = prof
+    C, f = _COARSE, prof
     lo_c, hi_c = -((-klo) // C), khi // C                 # coarse range inside the bounds
     b = min(max(round(k0 / C), lo_c), hi_c)
     a, c = max(lo_c, b - step), min(hi_c, b + step)
@@ -287,10 +286,11 @@ def _refine(prof: _Profile, a: int, b: int, c: int, max_evals: int) -> tuple[int
 
 
 def _curvature_se(prof: _Profile, u_best: float) -> float:
-    us = np.array(sorted((prof.u(k) for k in prof.cache), key=lambda u: abs(u - u_best))[:5])
-    if len(us) < 3:
+    ks = sorted(prof.cache, key=lambda k: abs(prof.u(k) - u_best))[:5]
+    if len(ks) < 3:
         return math.nan
-    ll = np.array([prof.cache[round(u / _FINE)][0] for u in us])
+    us = np.array([prof.u(k) for k in ks])
+    ll = np.array([prof.cache[k][0] for k in ks])
     if not np.all(np.isfinite(ll)):
         return math.nan
     curv = np.polyfit(us - u_best, ll, 2)[0] * 2.0
@@ -298,10 +298,9 @@ def _curvature_se(prof: _Profile, u_best: float) -> float:
 
 
 def _fit_once(cls, y, gamma, kappa_min, kappa_max, max_iter, u_start=None):
-    z = 1.0 / y if cls is InverseHTMP else y      # z ~ HTMP(gamma, kappa, 1/scale) for the inverse law
-    k0 = _moment_kappa(z, gamma)
-    k_start = _start_kappa(z, gamma)
     prof = _Profile(cls is InverseHTMP, y, gamma)
+    k0 = _moment_kappa(prof.z, gamma)   # z ~ HTMP(gamma, kappa, 1/scale) for the inverse law
+    k_start = _start_kappa(prof.z, gamma)
     klo, khi = round(math.log(kappa_min) / _FINE), round(math.log(kappa_max) / _FINE)
     if u_start is None:
         u0 = math.log(k_start) if math.isfinite(k_start) else khi * _FINE

@@ -60,6 +60,8 @@ _X_FLOOR = 1e-307        # smallest centre on the real axis (standardised x >= 1
 _LOG_TAIL = 92.0         # stop the left walk once the mass below x is < e^-92 relative
 _LOG_UNDERFLOW = 780.0   # stop the right walk once the density is e^-780 below the bulk
 
+_INV_PAIR = [1.0 / ((k + 2) * (k + 1)) for k in range(_KMAX)]   # Taylor recurrence
+
 
 def _taylor(z0: complex, r0: complex, c: float, alpha: float, h: complex):
     """Taylor step of w/w(z0) from z0 to z0 + h.
@@ -96,8 +98,6 @@ def _taylor(z0: complex, r0: complex, c: float, alpha: float, h: complex):
         b_prev, b_cur = b_cur, b_next
     return w1, dsum / z0, max_term, False
 
-
-_INV_PAIR = [1.0 / ((k + 2) * (k + 1)) for k in range(_KMAX)]
 
 
 def _coefficients(x0: np.ndarray, r0: np.ndarray, c: float, alpha: float, n: int) -> np.ndarray:

@@ -100,11 +100,11 @@ class KummerTable:
         than fancy-indexing table[j, k], measured at 384 to 1e5 points)."""
         return np.ascontiguousarray(self.lcoef.T), np.ascontiguousarray(self.pcoef.T)
 
-    def _real_series(self, table: np.ndarray, j: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """sum_k table[j, k] u^k with u = (x - x0_j)/x0_j (table[:, 0] is zero)."""
+    def _real_series(self, rows: np.ndarray, j: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """sum_k rows[k, j] u^k with u = (x - x0_j)/x0_j (``rows``: one of ``_transposed``;
+        rows[0] is zero)."""
         x0 = self.x0.take(j)
         u = (x - x0) / x0
-        rows = self._transposed[0 if table is self.lcoef else 1]
         acc = np.zeros_like(u)
         for k in range(rows.shape[0] - 1, 0, -1):
             acc *= u
@@ -143,7 +143,7 @@ class KummerTable:
         if np.any(mid):
             xm = x[mid]
             j = self._nearest(xm)
-            out[mid] = self.logf0[j] + self._real_series(self.lcoef, j, xm)
+            out[mid] = self.logf0[j] + self._real_series(self._transposed[0], j, xm)
         left = x < lo
         if np.any(left):
             out[left] = self._logpdf_left(x[left])
@@ -202,7 +202,7 @@ class KummerTable:
     def phase(self, x: np.ndarray) -> np.ndarray:
         """Continuous arg w(x) inside the table range."""
         j = self._nearest(x)
-        return self.theta0[j] + self._real_series(self.pcoef, j, x)
+        return self.theta0[j] + self._real_series(self._transposed[1], j, x)
 
     def cdf_sf(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(F, 1-F) with relative precision in both tails and ~1e-14 absolute in the bulk."""

@@ -18,7 +18,7 @@ from matplotlib.ticker import LogFormatter, MaxNLocator, NullLocator
 
 from ..fitting import PHASES
 from ..laws import HTMP, MarchenkoPastur
-from ..nn._spec import depth_key
+from ..nn import depth_key
 
 __all__ = ["PHASE_COLORS", "new_figure", "to_data_uri", "plot_esd", "plot_overview",
            "plot_models", "plot_phase_grid", "PowerOfTenFormatter"]

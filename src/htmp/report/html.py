@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ..analysis import Analysis
-from ..nn._spec import depth_key
+from ..nn import depth_key
 from ._text import fmt, layer_notes, summary_cards
 from .figures import (PHASE_COLORS, new_figure, plot_esd, plot_models,
                       plot_overview, plot_phase_grid, to_data_uri)
