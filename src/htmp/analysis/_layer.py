@@ -6,24 +6,24 @@ import time
 
 import numpy as np
 
-from ..fitting import fit_htmp, fit_mp, fit_powerlaw, phase
+from ..fitting import compare_mp_htmp, fit_mp, fit_powerlaw, phase
 from ._device import esd_on
 
 __all__ = ["COLUMNS", "FITS", "INT_COLUMNS", "analyse_spec", "matrix_shape"]
 
 FITS = ("mp", "htmp", "powerlaw")
-Z95 = 1.959963984540054   # standard normal 0.975 quantile
 
-# The first 20 are the documented table; the rest are evidence and per-fit statuses.
+# The first 23 are the documented table; the rest are evidence and per-fit statuses.
 COLUMNS = ["name", "type", "shape", "N", "M", "gamma", "n_evals", "rank", "mp_scale",
-           "mp_bulk_max", "n_spikes", "kappa", "kappa_lo", "kappa_hi", "ks", "alpha", "xmin",
-           "phase", "status", "message",
-           "mp_threshold", "mp_ks", "mp_status", "htmp_scale", "htmp_n_spikes", "htmp_status",
-           "alpha_se", "alpha_ks", "n_tail", "powerlaw_status", "phase_reason", "n_zero",
-           "seconds"]
+           "mp_bulk_max", "n_spikes", "kappa", "kappa_lo", "kappa_hi", "mp_ks", "htmp_ks",
+           "loglik_ratio", "fit_quality", "alpha", "xmin", "phase", "status", "message",
+           "mp_threshold", "mp_status", "n_used", "n_set_aside", "n_excess", "n_zero",
+           "gamma_eff", "kappa_mp", "mp_limit_scale", "htmp_scale", "htmp_status", "top_share",
+           "alpha_se", "alpha_ks", "n_tail", "powerlaw_status", "phase_reason", "seconds"]
 
 
-INT_COLUMNS = ["N", "M", "n_evals", "rank", "n_spikes", "htmp_n_spikes", "n_tail", "n_zero"]
+INT_COLUMNS = ["N", "M", "n_evals", "rank", "n_spikes", "n_used", "n_set_aside", "n_excess",
+               "n_tail", "n_zero"]
 
 
 def matrix_shape(shape: tuple, conv: str) -> tuple[int, int, int]:
@@ -43,33 +43,28 @@ def _blank(spec, conv) -> dict:
     row.update(name=spec.name, type=spec.kind, shape="x".join(map(str, spec.shape)), N=N, M=M,
                gamma=N / M, n_evals=N * k, rank=math.nan, n_spikes=math.nan, phase="",
                status="ok", message="", mp_status="", htmp_status="", powerlaw_status="",
-               phase_reason="")
+               phase_reason="", fit_quality="")
     return row
 
 
 def _fit_mp(r, row, notes, fits):
     mp = fits["mp"] = fit_mp(r)
     row.update(mp_scale=mp.sigma2, mp_bulk_max=mp.bulk_max, mp_threshold=mp.threshold,
-               n_spikes=mp.n_spikes, mp_ks=mp.ks, mp_status=mp.status)
+               n_spikes=mp.n_spikes, mp_status=mp.status)
     if mp.message:
         notes.append(f"mp: {mp.message}")
 
 
 def _fit_htmp(r, row, notes, fits):
-    if r.gamma >= 1.0:
-        row["htmp_status"] = "skipped"
-        notes.append("htmp: needs gamma < 1, the matrix is square (gamma = 1)")
-        return
-    h = fits["htmp"] = fit_htmp(r)
-    lo = hi = math.nan
-    at_bound = h.status in ("mp-like", "at-lower-bound")   # curvature SE means nothing there
-    if not at_bound and math.isfinite(h.kappa) and math.isfinite(h.kappa_se) and h.kappa > 0:
-        half = Z95 * h.kappa_se / h.kappa          # the SE is on log kappa's scale
-        lo, hi = h.kappa * math.exp(-half), h.kappa * math.exp(half)
-    row.update(kappa=h.kappa, kappa_lo=lo, kappa_hi=hi, ks=h.ks, htmp_scale=h.scale,
-               htmp_n_spikes=h.n_spikes, htmp_status=h.status)
-    if h.message:
-        notes.append(f"htmp: {h.message}")
+    """MP and HTMP fitted the same way on one common set (compare_mp_htmp)."""
+    c = fits["htmp"] = compare_mp_htmp(r, mp=fits.get("mp"))
+    row.update(kappa=c.kappa, kappa_lo=c.kappa_lo, kappa_hi=c.kappa_hi, mp_ks=c.mp_ks,
+               htmp_ks=c.htmp_ks, loglik_ratio=c.loglik_ratio, fit_quality=c.fit_quality,
+               n_used=c.n_used, n_set_aside=c.n_set_aside, n_excess=c.n_excess,
+               gamma_eff=c.gamma_eff, kappa_mp=c.kappa_mp, mp_limit_scale=c.mp_scale,
+               htmp_scale=c.htmp_scale, htmp_status=c.htmp_status)
+    if c.message:
+        notes.append(f"htmp: {c.message}")
 
 
 def _fit_powerlaw(r, row, notes, fits):
@@ -81,8 +76,8 @@ def _fit_powerlaw(r, row, notes, fits):
 
 
 def _fit_phase(r, row, notes, fits):
-    p = phase(r, mp_fit=fits.get("mp"), htmp_fit=fits.get("htmp"))   # reuse, don't refit
-    row.update(phase=p.phase, phase_reason=p.reason)
+    p = phase(r, mp_fit=fits.get("mp"), comparison=fits.get("htmp"))   # reuse, don't refit
+    row.update(phase=p.phase, phase_reason=p.reason, top_share=p.top_share)
 
 
 _STEPS = {"mp": _fit_mp, "htmp": _fit_htmp, "powerlaw": _fit_powerlaw, "phase": _fit_phase}

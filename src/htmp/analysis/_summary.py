@@ -13,7 +13,13 @@ __all__ = ["ModelSummary", "summarize"]
 
 @dataclass(frozen=True)
 class ModelSummary(FitResult):
-    """Counts per status and phase; mean/median of kappa and alpha over layers with a value."""
+    """Counts per status and phase; mean/median of kappa and alpha over layers with a value.
+
+    kappa statistics use measured values only (``htmp_status`` "ok" or "max-iter", finite
+    kappa): a kappa at a search end is a bound, never averaged.  ``n_mp_like`` layers have
+    kappa = inf (the likelihood is flat towards MP), ``n_kappa_below`` hit the lower end of
+    the search (no point value); ``n_poor_fit`` layers have ``fit_quality`` "poor".
+    """
 
     n_layers: int
     n_ok: int
@@ -23,6 +29,9 @@ class ModelSummary(FitResult):
     kappa_mean: float
     kappa_median: float
     n_kappa: int
+    n_mp_like: int
+    n_kappa_below: int
+    n_poor_fit: int
     alpha_mean: float
     alpha_median: float
     n_alpha: int
@@ -47,12 +56,15 @@ def _stats(col) -> tuple[float, float, int]:
 
 def summarize(df) -> ModelSummary:
     """Summarise the DataFrame returned by :func:`htmp.analyze`."""
-    missing = {"status", "kappa", "alpha", "phase"} - set(df.columns)
+    missing = {"status", "kappa", "htmp_status", "fit_quality", "alpha", "phase"} - set(df.columns)
     if missing:
         raise ValueError(f"df must be the table returned by htmp.analyze (columns status, "
-                         f"kappa, alpha, phase), missing {sorted(missing)}")
+                         f"kappa, htmp_status, fit_quality, alpha, phase), missing "
+                         f"{sorted(missing)}")
     status = df["status"].value_counts()
-    k_mean, k_med, n_k = _stats(df["kappa"])
+    hs = df["htmp_status"].astype(str)
+    measured = hs.isin(["ok", "max-iter"]).to_numpy()
+    k_mean, k_med, n_k = _stats(df["kappa"].to_numpy(float)[measured])
     a_mean, a_med, n_a = _stats(df["alpha"])
     phases = df["phase"][df["phase"].astype(str) != ""].value_counts()
     return ModelSummary(n_layers=len(df), n_ok=int(status.get("ok", 0)),
@@ -60,5 +72,8 @@ def summarize(df) -> ModelSummary:
                         n_failed=int(status.get("failed", 0)),
                         n_skipped=int(status.get("skipped", 0)),
                         kappa_mean=k_mean, kappa_median=k_med, n_kappa=n_k,
+                        n_mp_like=int((hs == "mp-like").sum()),
+                        n_kappa_below=int((hs == "at-lower-bound").sum()),
+                        n_poor_fit=int((df["fit_quality"].astype(str) == "poor").sum()),
                         alpha_mean=a_mean, alpha_median=a_med, n_alpha=n_a,
                         phase_counts={str(k): int(v) for k, v in phases.items()})

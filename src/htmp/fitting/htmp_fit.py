@@ -1,27 +1,30 @@
 """Maximum-likelihood fits of HTMP(gamma, kappa, scale) and InverseHTMP to a spectrum.
 
-The eigenvalues are treated as an iid sample (a pseudo-likelihood: eigenvalues of
-one matrix repel each other, so the reported standard error, from the observed
-information of this pseudo-likelihood, is a rough guide, not a calibrated interval).
+The eigenvalues are treated as an iid sample (a pseudo-likelihood: eigenvalues of one
+matrix repel each other, so intervals from this likelihood are nominal; measured, the
+spread of kappa-hat sits at or below the iid Cramer-Rao bound, docs/fitting.md).
 
-* gamma is fixed (from the ESD / the argument).
-* The scale is profiled out: for each kappa a 9-point grid in log(scale), evaluated in
-  one vectorised call of the tabulated density, then Newton steps with the exact
-  derivatives of the tabulated log-density (to 1e-7 in log scale).  The density comes
-  from a *bulk* table of nu_{alpha,c} (walks stopped at mass e^-30 / density e^-80,
-  about a third of the full table's cost), the full table where data fall outside.
-* kappa: start at the moment estimate ``kappa0 = 2 / (var/(mean^2 gamma) - 1)``
-  (HTMP variance is scale^2 gamma (1 + 2/kappa), MATH.md section 2.2), computed with
-  outliers beyond mean + 5 sd set aside (spikes inflate the variance); then a bracket
-  and successive parabolic steps on a coarse grid u = log kappa in steps of 0.1, which
-  layers with the same gamma share (the tables are cached per (alpha, c)); then one point
-  on the fine grid (0.02) at the parabola's vertex, and the estimate is the vertex of the
-  parabola through the best point and its evaluated neighbours.  At most ``max_iter``
-  kappa evaluations; a fit at ``kappa_max`` (default 1000) has status "mp-like".
-* Spikes: after a fit, eigenvalues beyond the law's ``isf(spike_level / n)`` are set
-  aside and the fit is repeated (at most ``max_rounds`` rounds, at most 5 % of n).
-* SE of kappa: ``kappa / sqrt(-d2 l / du2)`` from a quadratic fitted to the profile
-  log-likelihood at the evaluated points nearest the optimum.
+* gamma: the finite-N value ``gamma_eff = N / (M + 1)`` (``finite_n=True``, the default):
+  the beta-Laguerre weight has exponent (beta/2)(M - N + 1) - 1 with beta = kappa/N, which
+  is HTMP's alpha = kappa (1 - gamma)/(2 gamma) - 1 at gamma = N/(M+1).  It is defined for
+  square matrices (N = M), where gamma = N/M = 1 is not.  ``finite_n=False`` uses N/M.
+* The scale is profiled out (:class:`~htmp.fitting._profile.Profile`); numerically zero
+  eigenvalues are censored at the zero tolerance, set-aside spikes truncate the law.
+* kappa: a bracket and successive parabolic steps on a coarse grid u = log kappa in steps
+  of 0.1 (shared between layers with the same gamma: tables are cached per (alpha, c)),
+  started at the moment estimate ``2 / (var/(mean^2 gamma) - 1)`` (outliers beyond
+  mean + 5 sd set aside), then one point on the fine grid (0.02) at the parabola's vertex.
+  The search runs on [kappa_min, kappa_max]; kappa_max defaults to :func:`kappa_mp`, the
+  largest kappa an n-eigenvalue spectrum can tell from Marchenko-Pastur.
+* Result at a search end: at kappa_max the likelihood is flat towards MP (the kappa -> inf
+  limit): ``kappa = inf``, status "mp-like", ``kappa_lo`` its lower 95 % limit.  At
+  kappa_min: ``kappa = nan``, status "at-lower-bound", ``kappa_hi`` its upper limit.
+* Interval: the nominal 95 % profile-likelihood interval {kappa : l(kappa) >= l_max - 1.92}
+  (``kappa_hi = inf`` when it reaches kappa_max: MP is not excluded).
+* Spikes (:func:`fit_htmp` alone): after a fit, eigenvalues beyond the law's
+  ``isf(spike_level / n)`` are set aside, the law is truncated between the kept and the
+  set-aside eigenvalues and the fit is repeated (at most ``max_rounds`` rounds, at most 5 %
+  of n).  :func:`htmp.fitting.compare_mp_htmp` instead fits MP and HTMP on one common set.
 """
 from __future__ import annotations
 
@@ -29,48 +32,78 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from ..laws import HTMP, InverseHTMP
-from ..laws._kummer import bulk_table, kummer_table
-from ..laws.htmp_law import _raw_params
-from ..laws.trinh_trinh import _invert
+from ._profile import FINE, Profile, parabola
 from ._results import FitResult, ks_statistic
 from ._spectrum import resolve
 
-__all__ = ["HTMPFit", "fit_htmp", "fit_inverse_htmp"]
+__all__ = ["HTMPFit", "fit_htmp", "fit_inverse_htmp", "kappa_mp", "KAPPA_MIN", "LR95"]
+
+KAPPA_MIN = 0.05
+LR95 = 1.920729410347062      # chi2(1) 0.95 quantile / 2: the profile-likelihood drop
+_MP_FLOOR, _MP_CAP = 50.0, 1000.0
+
+
+def kappa_mp(n: int) -> float:
+    """The kappa that stands for Marchenko-Pastur (kappa -> inf) with n eigenvalues: n,
+    clipped to [50, 1000] and put on the fit's log-kappa grid.
+
+    On Wishart spectra the log-likelihood of HTMP(kappa) falls short of MP's by about
+    0.6-0.9 n / kappa (measured at n = 256-1000, docs/phases.md), so at kappa = n the two
+    differ by < 1 nat, below the 1.92 of a 95 % likelihood-ratio test: no n-eigenvalue
+    spectrum can tell them apart.  Above 1000 (n > 1000) the table of the law costs
+    ~0.1 ms per unit of kappa to build; there the comparison is with HTMP(1000).
+    """
+    k = min(max(float(n), _MP_FLOOR), _MP_CAP)
+    return math.exp(round(math.log(k) / FINE) * FINE)
 
 
 @dataclass(frozen=True)
 class HTMPFit(FitResult):
     """Result of :func:`fit_htmp` / :func:`fit_inverse_htmp`.
 
-    ``status``: "ok", "mp-like" (kappa reached ``kappa_max``), "at-lower-bound"
-    (kappa reached ``kappa_min``), "max-iter" (the search stopped at its cap; the
-    values are the best point found) or "failed" (NaN values, ``message`` says why).
+    ``kappa``: the estimate; ``inf`` when the likelihood keeps rising to ``kappa_max``
+    (status "mp-like"), ``nan`` at ``kappa_min`` (status "at-lower-bound") or when the
+    fit failed.  ``kappa_lo``/``kappa_hi``: nominal 95 % profile-likelihood interval
+    (``kappa_hi = inf``: MP is not excluded).  ``kappa_fit``: the grid point whose
+    ``scale``, ``loglik`` and ``ks`` are reported (within 1 % of kappa when finite).
+    ``loglik_mp``: the profile log-likelihood at ``kappa_max``.  ``gamma``: the law's
+    aspect ratio (``gamma_eff = N/(M+1)`` unless ``finite_n=False``).
+    ``status``: "ok", "mp-like", "at-lower-bound", "max-iter" (the search stopped at
+    its cap; the values are the best point found) or "failed" (``message`` says why).
     """
 
     law_name: str
     kappa: float
-    kappa_se: float
+    kappa_lo: float
+    kappa_hi: float
+    kappa_se: float          # from the curvature of the profile (rough; nan at a bound)
+    kappa_fit: float
     scale: float
     gamma: float
     kappa_moments: float     # the moment estimate used as a start (inf: variance <= MP's)
     loglik: float
+    loglik_mp: float
     ks: float
     n_used: int
     n_spikes: int
     spikes: tuple
-    n_zero: int
-    n_evals: int             # kappa values evaluated (profile points, summed over spike rounds)
+    n_zero: int              # numerically zero eigenvalues, censored at the zero tolerance
+    kappa_max: float
+    n_evals: int             # kappa values evaluated (profile points, summed over rounds)
     status: str = "ok"
     message: str = ""
 
     @property
     def law(self):
+        """The fitted law at ``kappa_fit`` (the MP stand-in ``kappa_max`` when "mp-like")."""
         cls = HTMP if self.law_name == "htmp" else InverseHTMP
-        return cls(gamma=self.gamma, kappa=self.kappa, scale=self.scale)
+        return cls(gamma=self.gamma, kappa=self.kappa_fit, scale=self.scale)
 
 
 _LAWS = {"htmp": HTMP, "inverse-htmp": InverseHTMP}
+_COARSE = 5      # the search moves on every 5th fine point (0.1 in log kappa)
 
 
 def _moment_kappa(y: np.ndarray, gamma: float) -> float:
@@ -82,8 +115,7 @@ def _moment_kappa(y: np.ndarray, gamma: float) -> float:
 def _start_kappa(y: np.ndarray, gamma: float) -> float:
     """Moment estimate of kappa on the data with outliers beyond mean + 5 sd set aside
     (3 passes, at most 5% of the points): spikes inflate the variance and would start the
-    search several times too low (MiniLM's feed-forward layers: 0.12-0.7 -> 0.6-1.6, against
-    ML estimates of 0.9-2.0).  Only the search's start: the estimate is the ML optimum."""
+    search several times too low.  Only the search's start: the estimate is the ML optimum."""
     z = y
     for _ in range(3):
         keep = z < float(np.mean(z)) + 5.0 * float(np.std(z))
@@ -93,142 +125,24 @@ def _start_kappa(y: np.ndarray, gamma: float) -> float:
     return _moment_kappa(z, gamma)
 
 
-_FINE = 0.02     # log-kappa grid of every evaluated point: the law tables are cached per
-                 # (alpha, c), so fits with the same gamma share the tables of shared points
-_COARSE = 5      # the search moves on every 5th fine point (0.1 in log kappa), which layers
-                 # with the same gamma mostly share; one fine point then refines the optimum
-_SCALE_STEP = 0.05   # log-scale spacing of the first vectorised scale-profile grid
-_SCALE_TOL = 1e-7    # the scale profile stops at a Newton step (in log scale) below this
-
-
-def _parabola(u, f):
-    """(vertex, value there) of the parabola through three points, or None unless concave."""
-    (u1, u2, u3), (f1, f2, f3) = u, f
-    d1, d2 = (f2 - f1) / (u2 - u1), (f3 - f2) / (u3 - u2)
-    a = (d2 - d1) / (u3 - u1)                       # f = f2 + b (v - u2) + a (v - u2)^2
-    if not (math.isfinite(a) and a < 0):
-        return None
-    b = d1 + a * (u2 - u1)
-    v = u2 - b / (2 * a)
-    return v, f2 - b * b / (4 * a)
-
-
-class _Profile:
-    """Profile log-likelihood in u = log kappa (the scale maximised), memoised per grid point.
-
-    With x = z e^t (z = y for HTMP, 1/y for InverseHTMP) the log-likelihood of either law
-    is  sum log f_{alpha,c}(z e^t) + n t + C  (C = 0, resp. -2 sum log y), so for each kappa
-    the scale is a 1-D maximisation in t: a 9-point grid evaluated in one vectorised call of
-    the tabulated density (moved until the maximum is inside), then Newton steps with the
-    exact derivatives of the tabulated log-density, to 1e-7 in t.
-    """
-
-    def __init__(self, inverse: bool, y: np.ndarray, gamma: float):
-        self.inverse, self.gamma = inverse, gamma
-        self.z = 1.0 / y if inverse else y
-        self.n = len(y)
-        self.const = -2.0 * float(np.sum(np.log(y))) if inverse else 0.0
-        self.log_mean_z = math.log(float(np.mean(self.z)))
-        self.cache: dict[int, tuple] = {}   # fine index -> (loglik, scale, t, table)
-
-    def u(self, k: int) -> float:
-        return k * _FINE
-
-    def __call__(self, k: int) -> float:
-        if k not in self.cache:
-            self.cache[k] = self._evaluate(math.exp(self.u(k)))
-        return self.cache[k][0]
-
-    @staticmethod
-    def _covering(table, lo: float, hi: float):
-        """The bulk table if [lo, hi] lies inside it, else the full table (same density)."""
-        if lo >= table.x0[0] and hi <= table.x0[-1]:
-            return table
-        return kummer_table(table.alpha, table.c)
-
-    def _g(self, table, t: np.ndarray) -> np.ndarray:
-        x = (self.z[None, :] * np.exp(t)[:, None]).ravel()
-        table = self._covering(table, x.min(), x.max())
-        with np.errstate(over="ignore", invalid="ignore"):
-            g = table.logpdf(x).reshape(len(t), self.n).sum(axis=1) + self.n * t
-        return np.where(np.isnan(g), -np.inf, g)
-
-    def _evaluate(self, kappa: float) -> tuple[float, float]:
-        alpha, c, s = _raw_params(self.gamma, kappa)
-        table = bulk_table(alpha, c)
-        t0 = math.log(alpha + c + 1.0) - self.log_mean_z     # E[X] = alpha + c + 1: moments
-        centre, offsets = t0, _SCALE_STEP * np.arange(-4, 5)
-        for _ in range(40):                                  # at most +-8 in log scale
-            ts = centre + offsets
-            g = self._g(table, ts)
-            i = int(np.argmax(g))
-            if 0 < i < len(ts) - 1 or not np.isfinite(g[i]):
-                break
-            centre = ts[i]
-        if not np.isfinite(g[i]):
-            return -math.inf, math.nan, math.nan, table
-        t_best, g_best = ts[i], g[i]
-        if 0 < i < len(ts) - 1:
-            t_best, g_best = self._maximise(table, ts, g, i)
-        ll = float(g_best) + self.const
-        scale = s * math.exp(t_best) if self.inverse else math.exp(-t_best) / s
-        return (ll if math.isfinite(ll) else -math.inf), scale, float(t_best), table
-
-    # The spike cut and the KS of the fitted law at a grid point, from the bulk table (its
-    # CDF is exact to < e^-30 absolute, far below what either needs).
-    def upper_cut(self, k: int, q: float) -> float:
-        """y with P(Y > y) = q under the law fitted at grid point k."""
-        _, _, t, table = self.cache[k]
-        if self.inverse:          # y = e^t / x: the upper tail of Y is the lower one of X
-            return math.exp(t) / float(_invert(table, np.array([q]), upper=False)[0])
-        return float(_invert(table, np.array([q]), upper=True)[0]) * math.exp(-t)
-
-    def cdf(self, k: int, y: np.ndarray) -> np.ndarray:
-        _, _, t, table = self.cache[k]
-        if self.inverse:
-            return table.cdf_sf(math.exp(t) / y)[1]
-        return table.cdf_sf(y * math.exp(t))[0]
-
-    def _maximise(self, table, ts, g, i):
-        """Maximum of g(t) bracketed by ts[i -+ 1]: Newton with the exact derivatives of the
-        tabulated log-density from the parabola's vertex; where that is unavailable (a
-        point outside the table) or fails, shrinking 9-point grids."""
-        lo, hi = ts[i - 1], ts[i + 1]
-        top = _parabola(ts[i - 1:i + 2], g[i - 1:i + 2])
-        t = top[0] if top is not None and lo < top[0] < hi else ts[i]
-        for _ in range(8):
-            x = self.z * math.exp(t)
-            d = self._covering(table, x.min(), x.max()).logpdf_derivatives(x)
-            if d is None:
-                break
-            lf, d1, d2 = d
-            g1 = float(d1.sum()) + self.n            # g'(t)
-            g2 = float((d1 + d2).sum())              # g''(t)
-            if not (g2 < 0 and math.isfinite(g1)):
-                break
-            step = -g1 / g2
-            if abs(step) < _SCALE_TOL:               # converged: g(t + step) = g(t) + O(step^2)
-                return t + step, float(lf.sum()) + self.n * t - 0.5 * g1 * g1 / g2
-            if not lo < t + step < hi:
-                break
-            t += step
-        while hi - lo > _SCALE_TOL:                  # fallback: shrink the bracket 4x a round
-            ts = np.linspace(lo, hi, 9)
-            g = self._g(table, ts)
-            i = min(max(int(np.argmax(g)), 1), len(ts) - 2)
-            lo, hi = ts[i - 1], ts[i + 1]
-        return ts[i], g[i]
-
-
-def _search(prof: _Profile, k0: int, klo: int, khi: int, max_evals: int, step: int):
-    """Discrete maximum of the profile on the coarse grid (indices multiple of _COARSE).
+def _search(prof: Profile, k0: int, klo: int, khi: int, max_evals: int, step: int):
+    """Discrete maximum of the profile on the coarse grid (indices multiple of _COARSE; the
+    bounds klo, khi themselves are grid points too).
 
     Bracket from k0 (first points k0 -+ ``step`` coarse points, growing moves), then
     successive parabolic steps rounded to the coarse grid until the bracket is three
     neighbouring coarse points.  Returns (a, b, c, status) in fine indices.
     """
-    C, f = _COARSE, prof
-    lo_c, hi_c = -((-klo) // C), khi // C                 # coarse range inside the bounds
+    C = _COARSE
+    lo_in, hi_in = -((-klo) // C), khi // C               # coarse points inside the bounds
+    lo_c, hi_c = lo_in - (klo % C != 0), hi_in + (khi % C != 0)   # the bounds as end points
+
+    def fine(j):                     # coarse index -> fine index; the ends map to the bounds
+        return klo if j < lo_in else khi if j > hi_in else j * C
+
+    def f(j):
+        return prof(fine(j))
+
     b = min(max(round(k0 / C), lo_c), hi_c)
     a, c = max(lo_c, b - step), min(hi_c, b + step)
     if a == b:
@@ -237,26 +151,26 @@ def _search(prof: _Profile, k0: int, klo: int, khi: int, max_evals: int, step: i
         a, b = max(lo_c, c - 2), max(lo_c, c - 1)
     while True:
         if len(prof.cache) >= max_evals:
-            return a * C, b * C, c * C, "max-iter"
-        fa, fb, fc = f(a * C), f(b * C), f(c * C)
+            return fine(a), fine(b), fine(c), "max-iter"
+        fa, fb, fc = f(a), f(b), f(c)
         if fa > fb and a > lo_c:                      # move left
             a, b, c = max(lo_c, a - 2 * (c - a)), a, b
         elif fc > fb and c < hi_c:                    # move right
             a, b, c = b, c, min(hi_c, c + 2 * (c - a))
         elif fa > fb or fc > fb:                      # best at a bound
-            return (a * C, a * C, b * C, "at-lower-bound") if fa > fc else \
-                   (b * C, c * C, c * C, "mp-like")
+            return (fine(a), fine(a), fine(b), "at-lower-bound") if fa > fc else \
+                   (fine(b), fine(c), fine(c), "mp-like")
         else:
             break
     while c - a > 2 and len(prof.cache) < max_evals:
-        fa, fb, fc = f(a * C), f(b * C), f(c * C)
-        top = _parabola((a, b, c), (fa, fb, fc))
-        v = round(top[0]) if top is not None else None
+        fa, fb, fc = f(a), f(b), f(c)
+        top = parabola((fine(a), fine(b), fine(c)), (fa, fb, fc))
+        v = round(top[0] / C) if top is not None else None
         if v is None or not a < v < c or v == b:      # bisect the larger side
             v = (a + b) // 2 if b - a > c - b else (b + c + 1) // 2
         if v == b or not a < v < c:
             break
-        fv = f(v * C)
+        fv = f(v)
         if fv > fb:
             a, b, c = (b, v, c) if v > b else (a, v, b)
         elif v > b:
@@ -264,114 +178,195 @@ def _search(prof: _Profile, k0: int, klo: int, khi: int, max_evals: int, step: i
         else:
             a = v
     status = "ok" if c - a <= 2 else "max-iter"
-    return a * C, b * C, c * C, status
+    return fine(a), fine(b), fine(c), status
 
 
-def _refine(prof: _Profile, a: int, b: int, c: int, max_evals: int) -> tuple[int, float]:
+def _refine(prof: Profile, a: int, b: int, c: int, max_evals: int) -> tuple[int, float]:
     """Fine grid point nearest the coarse parabola's vertex (evaluated), and the log-kappa
     estimate from the parabola through the best point and its evaluated neighbours."""
-    top = _parabola((prof.u(a), prof.u(b), prof.u(c)), (prof(a), prof(b), prof(c)))
-    if top is not None and len(prof.cache) < max_evals:
-        k = min(max(round(top[0] / _FINE), a + 1), c - 1)
+    top = parabola((prof.u(a), prof.u(b), prof.u(c)), (prof(a), prof(b), prof(c)))
+    if top is not None and len(prof.cache) < max_evals and c - a > 2:
+        k = min(max(round(top[0] / FINE), a + 1), c - 1)
         prof(k)
     ks = sorted(prof.cache)
     best = max(ks, key=lambda k: prof.cache[k][0])
     i = ks.index(best)
     if 0 < i < len(ks) - 1:
         pts = ks[i - 1:i + 2]
-        top = _parabola([prof.u(k) for k in pts], [prof.cache[k][0] for k in pts])
+        top = parabola([prof.u(k) for k in pts], [prof.cache[k][0] for k in pts])
         if top is not None and prof.u(pts[0]) <= top[0] <= prof.u(pts[2]):
             return best, top[0]
     return best, prof.u(best)
 
 
-def _curvature_se(prof: _Profile, u_best: float) -> float:
+def _curvature(prof: Profile, u_best: float) -> float:
+    """Second derivative of the profile in u at its maximum (quadratic through the nearest
+    evaluated points), nan when it cannot be estimated."""
     ks = sorted(prof.cache, key=lambda k: abs(prof.u(k) - u_best))[:5]
     if len(ks) < 3:
         return math.nan
     us = np.array([prof.u(k) for k in ks])
     ll = np.array([prof.cache[k][0] for k in ks])
-    if not np.all(np.isfinite(ll)):
+    if not np.all(np.isfinite(ll)) or np.ptp(us) == 0:
         return math.nan
     curv = np.polyfit(us - u_best, ll, 2)[0] * 2.0
-    return math.exp(u_best) / math.sqrt(-curv) if curv < 0 else math.nan
+    return curv if curv < 0 else math.nan
 
 
-def _fit_once(cls, y, gamma, kappa_min, kappa_max, max_iter, u_start=None):
-    prof = _Profile(cls is InverseHTMP, y, gamma)
+def _limit(prof: Profile, kb: int, target: float, kbound: int, direction: int,
+           guess: float) -> float:
+    """u where the profile falls to ``target`` walking from kb towards kbound, linearly
+    interpolated between the bracketing grid points; None if it stays above up to kbound.
+    ``guess``: the predicted distance in u (from the curvature), nan if unknown."""
+    inside = kb
+    step = max(2, round(guess / FINE)) if math.isfinite(guess) else 10
+    outside = None
+    while outside is None:
+        k = kb + direction * step
+        k = max(k, kbound) if direction < 0 else min(k, kbound)
+        if prof(k) < target:
+            outside = k
+        else:
+            inside = k
+            if k == kbound:
+                return None
+            step *= 2
+    for _ in range(2):                    # two secant steps shrink the bracket
+        gap = abs(outside - inside)
+        if gap <= 2:
+            break
+        f_in, f_out = prof(inside), prof(outside)
+        frac = (f_in - target) / (f_in - f_out) if math.isfinite(f_out) else 0.5
+        k = inside + direction * min(max(1, round(frac * gap)), gap - 1)
+        if prof(k) < target:
+            outside = k
+        else:
+            inside = k
+    f_in, f_out = prof(inside), prof(outside)
+    frac = (f_in - target) / (f_in - f_out) if math.isfinite(f_out) else 0.5
+    return prof.u(inside) + frac * (prof.u(outside) - prof.u(inside))
+
+
+def _fit_profile(prof: Profile, gamma: float, kappa_min: float, kappa_max: float,
+                 max_iter: int, u_start: float | None = None) -> dict:
+    """Search and refine on one profile: dict(best, u, kappa, se, status, k0, lo, hi, curv)
+    with kappa as described in :class:`HTMPFit` (the interval is :func:`_interval`'s)."""
     k0 = _moment_kappa(prof.z, gamma)   # z ~ HTMP(gamma, kappa, 1/scale) for the inverse law
-    k_start = _start_kappa(prof.z, gamma)
-    klo, khi = round(math.log(kappa_min) / _FINE), round(math.log(kappa_max) / _FINE)
+    klo, khi = round(math.log(kappa_min) / FINE), round(math.log(kappa_max) / FINE)
     if u_start is None:
-        u0 = math.log(k_start) if math.isfinite(k_start) else khi * _FINE
+        k_start = _start_kappa(prof.z, gamma)
+        u0 = math.log(k_start) if math.isfinite(k_start) else khi * FINE
         step = 2                                     # 0.2 in log kappa
     else:   # a later spike round: the optimum moves little once a few spikes are set aside
         u0, step = u_start, 1
-    kstart = min(max(round(u0 / _FINE), klo), khi)
+    kstart = min(max(round(u0 / FINE), klo), khi)
     a, b, c, status = _search(prof, kstart, klo, khi, max_iter, step)
-    if status == "ok":
-        best, u_est = _refine(prof, a, b, c, max_iter)
-    else:
-        best = b
-        u_est = prof.u(best)
-    return prof, best, u_est, status, k0
+    best, u_est = (_refine(prof, a, b, c, max_iter) if status == "ok" else (b, prof.u(b)))
+    curv = _curvature(prof, u_est)
+    kappa = {"mp-like": math.inf, "at-lower-bound": math.nan}.get(status, math.exp(u_est))
+    se = math.exp(u_est) / math.sqrt(-curv) if status == "ok" and math.isfinite(curv) \
+        else math.nan
+    return dict(best=best, u=u_est, status=status, k0=k0, kappa=kappa, se=se, curv=curv,
+                lo=math.nan, hi=math.nan, klo=klo, khi=khi)
 
 
-def _fit_kappa(name, eigs, gamma, kappa_min, kappa_max, spike_level, max_rounds, max_iter):
+def _interval(prof: Profile, res: dict) -> dict:
+    """Fill res["lo"], res["hi"]: the nominal 95 % profile-likelihood interval (0 / inf
+    where it reaches the end of the search range)."""
+    best, curv = res["best"], res["curv"]
+    ll_best = prof.cache[best][0]
+    if not math.isfinite(ll_best):
+        return res
+    guess = math.sqrt(2 * LR95 / -curv) if math.isfinite(curv) else math.nan
+    target = ll_best - LR95
+    lo = None if best <= res["klo"] else _limit(prof, best, target, res["klo"], -1, guess)
+    hi = None if best >= res["khi"] else _limit(prof, best, target, res["khi"], +1, guess)
+    res["lo"] = 0.0 if lo is None else math.exp(lo)
+    res["hi"] = math.inf if hi is None else math.exp(hi)
+    return res
+
+
+def resolve_gamma(sp, finite_n: bool) -> float:
+    """The law's gamma for a resolved spectrum: N/(M+1) (finite_n) or N/M."""
+    if finite_n:
+        return sp.N / (sp.M + 1.0)
+    if sp.gamma >= 1.0:
+        raise ValueError(f"gamma must be in (0, 1) for HTMP with finite_n=False (alpha > -1 "
+                         f"needs gamma < 1), got {sp.gamma!r}; finite_n=True uses "
+                         f"gamma_eff = N/(M+1), defined for square matrices")
+    return sp.gamma
+
+
+def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_rounds,
+               max_iter, finite_n):
+    sp = resolve(eigs, gamma, N, M, min_size=3)
+    n = len(sp.positive)
+    kappa_max = kappa_mp(n) if kappa_max is None else float(kappa_max)
     if not 0 < kappa_min < kappa_max:
         raise ValueError(f"kappa_min, kappa_max must satisfy 0 < kappa_min < kappa_max, "
                          f"got {kappa_min!r}, {kappa_max!r}")
-    cls = _LAWS[name]
-    sp = resolve(eigs, gamma, None, None, min_size=3)
-    if sp.gamma >= 1.0:
-        raise ValueError(f"gamma must be in (0, 1) for HTMP (alpha > -1 needs gamma < 1), "
-                         f"got {sp.gamma!r}")
-    y, spikes = sp.positive, np.empty(0)
-    n_evals, u_est = 0, None
+    g = resolve_gamma(sp, finite_n)
+    inverse = name == "inverse-htmp"
+    y, spikes, cut = sp.positive, np.empty(0), None
+    n_prev, u_est = 0, None
     for _ in range(max_rounds):
-        prof, best, u_est, status, k0 = _fit_once(cls, y, sp.gamma, kappa_min, kappa_max,
-                                                  max_iter, u_est)
-        n_evals += len(prof.cache)
-        ll, scale = prof.cache[best][:2]
-        if not math.isfinite(ll):
-            nan = math.nan
-            return HTMPFit(name, nan, nan, nan, sp.gamma, k0, nan, nan, len(y), len(spikes),
-                           tuple(spikes.tolist()), sp.n_zero, n_evals, "failed",
-                           "log-likelihood is not finite at the optimum")
-        # the spike cut, the KS and the log-likelihood are those of the best grid point
-        # (at most 1% in kappa from the off-grid estimate u_est)
-        cut = prof.upper_cut(best, spike_level / len(sp.positive))
-        new = y > cut
-        if not np.any(new) or len(spikes) + int(new.sum()) > 0.05 * len(sp.positive):
+        prof = Profile(inverse, y, g, cut=cut, n_below=sp.n_zero, tol=sp.tol)
+        res = _fit_profile(prof, g, kappa_min, kappa_max, max_iter, u_est)
+        best, u_est = res["best"], res["u"]
+        if not math.isfinite(prof.cache[best][0]):
             break
+        # the spike cut is that of the best grid point (within 1 % in kappa of the estimate)
+        new = y > prof.upper_cut(best, spike_level / n)
+        if not np.any(new) or len(spikes) + int(new.sum()) > 0.05 * n:
+            break
+        n_prev += len(prof.cache)
         spikes, y = np.concatenate([spikes, y[new]]), y[~new]
-    kappa = math.exp(u_est)
-    return HTMPFit(law_name=name, kappa=kappa, kappa_se=_curvature_se(prof, u_est), scale=scale,
-                   gamma=sp.gamma, kappa_moments=k0, loglik=ll, ks=ks_statistic(y, prof.cdf(best, y)),
-                   n_used=int(len(y)), n_spikes=int(len(spikes)),
-                   spikes=tuple(float(s) for s in np.sort(spikes)), n_zero=sp.n_zero,
-                   n_evals=n_evals, status=status,
-                   message="; ".join(m for m in (
-                       {"mp-like": f"kappa reached kappa_max={kappa_max:g}: MP-like",
-                        "at-lower-bound": f"kappa reached kappa_min={kappa_min:g}",
-                        "max-iter": f"stopped after {max_iter} kappa evaluations"
-                        }.get(status, ""), sp.zero_note()) if m))
+        cut = 0.5 * (float(y[-1]) + float(spikes.min()))
+    ll = prof.cache[best][0]
+    if not math.isfinite(ll):
+        nan = math.nan
+        return HTMPFit(name, nan, nan, nan, nan, nan, nan, g, res["k0"], nan, nan, nan, len(y),
+                       len(spikes), tuple(spikes.tolist()), sp.n_zero, kappa_max,
+                       n_prev + len(prof.cache), "failed",
+                       "log-likelihood is not finite at the optimum")
+    res = _interval(prof, res)
+    k_top = round(math.log(kappa_max) / FINE)
+    prof(k_top)
+    status = res["status"]
+    msg = {"mp-like": f"kappa reached kappa_max={kappa_max:.4g} (the MP limit): MP-like, "
+                      f"kappa >= {res['lo']:.3g} (95 %)",
+           "at-lower-bound": f"kappa reached kappa_min={kappa_min:g}: kappa <= "
+                             f"{res['hi']:.3g} (95 %), no point value",
+           "max-iter": f"stopped after {max_iter} kappa evaluations"}.get(status, "")
+    return HTMPFit(law_name=name, kappa=res["kappa"], kappa_lo=res["lo"], kappa_hi=res["hi"],
+                   kappa_se=res["se"], kappa_fit=math.exp(prof.u(best)),
+                   scale=prof.cache[best][1], gamma=g, kappa_moments=res["k0"], loglik=ll,
+                   loglik_mp=prof.cache[k_top][0],
+                   ks=ks_statistic(y, prof.conditional_cdf(best, y)), n_used=int(len(y)),
+                   n_spikes=int(len(spikes)), spikes=tuple(float(s) for s in np.sort(spikes)),
+                   n_zero=sp.n_zero, kappa_max=kappa_max, n_evals=n_prev + len(prof.cache),
+                   status=status, message="; ".join(m for m in (msg, sp.zero_note()) if m))
 
 
-def fit_htmp(eigs, *, gamma=None, kappa_min: float = 0.05, kappa_max: float = 1000.0,
-             spike_level: float = 0.01, max_rounds: int = 3, max_iter: int = 25) -> HTMPFit:
+def fit_htmp(eigs, *, gamma=None, N=None, M=None, kappa_min: float = KAPPA_MIN,
+             kappa_max: float | None = None, spike_level: float = 0.01, max_rounds: int = 3,
+             max_iter: int = 25, finite_n: bool = True) -> HTMPFit:
     """Fit HTMP(gamma, kappa, scale) by maximum likelihood on the bulk (spikes set aside).
 
-    ``eigs``: an array (then ``gamma`` is required) or :func:`htmp.esd`'s result.
-    ``spike_level``: expected number of bulk eigenvalues wrongly flagged as spikes.
+    ``eigs``: an array (then ``gamma``, or ``N`` and ``M``, is required) or
+    :func:`htmp.esd`'s result.  ``kappa_max``: top of the search, default
+    :func:`kappa_mp` (n) (the MP stand-in).  ``spike_level``: expected number of bulk
+    eigenvalues wrongly flagged as spikes.  ``finite_n``: use ``gamma_eff = N/(M+1)``.
     """
-    return _fit_kappa("htmp", eigs, gamma, kappa_min, kappa_max, spike_level, max_rounds,
-                      max_iter)
+    return _fit_kappa("htmp", eigs, gamma, N, M, kappa_min, kappa_max, spike_level,
+                      max_rounds, max_iter, finite_n)
 
 
-def fit_inverse_htmp(eigs, *, gamma=None, kappa_min: float = 0.05, kappa_max: float = 1000.0,
-                     spike_level: float = 0.01, max_rounds: int = 3,
-                     max_iter: int = 25) -> HTMPFit:
-    """Fit InverseHTMP(gamma, kappa, scale) (law of scale/Y, Y ~ HTMP) to a feature-matrix spectrum."""
-    return _fit_kappa("inverse-htmp", eigs, gamma, kappa_min, kappa_max, spike_level,
-                      max_rounds, max_iter)
+def fit_inverse_htmp(eigs, *, gamma=None, N=None, M=None, kappa_min: float = KAPPA_MIN,
+                     kappa_max: float | None = None, spike_level: float = 0.01,
+                     max_rounds: int = 3, max_iter: int = 25,
+                     finite_n: bool = True) -> HTMPFit:
+    """Fit InverseHTMP(gamma, kappa, scale) (law of scale/Y, Y ~ HTMP) to a feature-matrix
+    spectrum; arguments as :func:`fit_htmp`."""
+    return _fit_kappa("inverse-htmp", eigs, gamma, N, M, kappa_min, kappa_max, spike_level,
+                      max_rounds, max_iter, finite_n)

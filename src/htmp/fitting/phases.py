@@ -1,28 +1,39 @@
-"""The 5+1 phases of Martin & Mahoney (paper Fig. 5.1) from objective rules (MATH.md section 9).
+"""The 5+1 phases of Martin & Mahoney (paper Fig. 5.1) from the MP-vs-HTMP evidence.
 
-Evidence (:func:`_evidence`), computed on the ESD (eigenvalues of W Wᵀ / M):
+Evidence, computed on the ESD (eigenvalues of W Wᵀ / M):
 
 * ``zero_fraction``: share of eigenvalues <= max(numerical-rank tolerance,
-  ``ZERO_REL * mean(lambda)``).  The mean, not the median, is the reference: once
-  more than half of the spectrum has collapsed the median is itself a zero;
-* ``kappa``, ``ks_htmp``: maximum-likelihood HTMP fit with gamma fixed (spikes set aside);
-* ``ks_mp``, ``n_spikes``: MP fit (Johnstone edge + 3 TW scales, spikes set aside);
-* ``max_gap_ratio``: the largest gap between consecutive eigenvalues above the top of
-  the MP bulk, in units of the TW margin (3 * s_TW).
+  ``ZERO_REL * mean(lambda)``);
+* ``top_share``: share of the trace held by the top ceil(5 %) of the eigenvalues;
+* the same-data comparison :func:`~htmp.fitting.compare_mp_htmp`: ``mp_ks``, ``htmp_ks``,
+  ``loglik_ratio``, ``kappa`` with its interval, ``fit_quality`` (KS of the preferred law
+  against its 95 % critical value ``ks_crit``);
+* ``n_spikes`` (MP fit: beyond Johnstone's edge + 3 TW scales) and ``max_gap_ratio``: the
+  largest gap between consecutive eigenvalues above the MP bulk, in TW margins (3 s_TW).
 
 Decision (:func:`_decide`), the first rule that fires:
 
-1. **rank-collapse**: ``zero_fraction > ZERO_FRACTION``, or kappa < ``KAPPA_COLLAPSE``;
-2. **heavy-tailed**: kappa < ``KAPPA_HEAVY``;
-3. **bulk-decay**: kappa < ``KAPPA_DECAY`` and KS(HTMP) < KS(MP) (HTMP fits the bulk better);
-4. otherwise the bulk is MP-like: **random-like** when no eigenvalue lies beyond the TW
-   margin; **bulk+spikes** when the largest gap above the bulk exceeds ``GAP_FACTOR``
-   TW margins; else **bleeding-out**.
+1. **rank-collapse**: ``zero_fraction > ZERO_FRACTION``, or (at least ``MIN_ENERGY_EVALS``
+   eigenvalues and) ``top_share > TOP_SHARE``: most of the trace in a few eigenvalues above
+   a shrunk bulk.  Never from a kappa bound.
+2. HTMP beats MP on the same eigenvalues (``loglik_ratio >= LLR_MIN`` and
+   ``htmp_ks < mp_ks``):
+   **unresolved** if HTMP's KS exceeds its critical value (better than MP, but no fit);
+   else **heavy-tailed** if kappa < ``KAPPA_HEAVY`` (or kappa is below the search range),
+   else **bulk-decay**.
+3. Otherwise MP stands: **unresolved** if MP's KS exceeds its critical value (neither law
+   describes the layer); else **random-like** when no eigenvalue lies beyond the TW margin,
+   **bulk+spikes** when the largest gap above the bulk exceeds ``GAP_FACTOR`` TW margins,
+   else **bleeding-out**.
 
-The thresholds were calibrated by ``experiments/phase_calibration.py`` on simulated
-labelled spectra (N = 500-1000, gamma in {0.25, 0.5}); ``docs/phases.md`` gives the
-calibration and held-out confusion matrices and what the rules cannot distinguish.
-None comes from the paper.
+Which evidence stands behind "heavy-tailed": the HTMP law, following the paper (Fig. 5.1
+(d)-(e): HTMP fits with finite, decreasing kappa; Prop. 5.3).  HTMP's upper tail is
+Gamma-like (x^(alpha+2c) e^-x, MATH.md 2.7): kappa < 2 means a bulk at least twice as wide
+as MP's (variance gamma (1 + 2/kappa)) with mass down to 0, not a proven power law.  The
+power-law exponent ``alpha`` (WeightWatcher's) is reported beside it, not used.
+
+Spectra with too few eigenvalues for a kappa (``compare.MIN_KAPPA_EVALS``) can only get
+rules 1 and 3.  Thresholds: ``experiments/phase_calibration.py``, docs/phases.md.
 """
 from __future__ import annotations
 
@@ -31,39 +42,56 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import compare
 from ._results import FitResult, as_eigenvalues
+from .compare import Comparison, compare_mp_htmp
 from .esd import ESDResult, esd
-from .htmp_fit import fit_htmp
 from .mp_fit import fit_mp
 
-__all__ = ["PHASES", "PhaseResult", "phase"]
+__all__ = ["PHASES", "LABELS", "UNRESOLVED", "PhaseResult", "phase"]
 
 PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed",
           "rank-collapse")
+UNRESOLVED = "unresolved"       # neither law describes the layer: no phase is claimed
+LABELS = PHASES + (UNRESOLVED,)
 
 ZERO_REL = 1e-6          # "near zero": lambda <= ZERO_REL * mean(lambda) (or the rank tolerance)
 ZERO_FRACTION = 0.2      # rank collapse above this share of near-zero eigenvalues
-KAPPA_COLLAPSE = 0.1     # ... or below this fitted kappa
-KAPPA_HEAVY = 2.0        # heavy-tailed below this fitted kappa
-KAPPA_DECAY = 100.0      # bulk-decay below this fitted kappa (if HTMP's KS beats MP's)
+TOP_SHARE = 0.9          # ... or when the top ceil(5 %) eigenvalues hold more of the trace
+MIN_ENERGY_EVALS = 20    # (the trace rule needs at least this many eigenvalues)
+KAPPA_HEAVY = 2.0        # heavy-tailed below this fitted kappa (HTMP preferred)
 GAP_FACTOR = 10.0        # bulk+spikes if a gap above the bulk exceeds this many TW margins
+TOP_FRACTION = 0.05      # the "few" eigenvalues of top_share
 
-_THRESHOLDS = ("ZERO_REL", "ZERO_FRACTION", "KAPPA_COLLAPSE", "KAPPA_HEAVY", "KAPPA_DECAY",
+_THRESHOLDS = ("ZERO_REL", "ZERO_FRACTION", "TOP_SHARE", "MIN_ENERGY_EVALS", "KAPPA_HEAVY",
                "GAP_FACTOR")
 
 
 @dataclass(frozen=True)
 class PhaseResult(FitResult):
-    """The phase name plus the evidence used; ``str(result)`` is the phase name."""
+    """The label plus the evidence used; ``str(result)`` is the label.
+
+    ``phase`` is one of :data:`LABELS`; ``reason`` names the rule and the numbers that
+    decided it.  ``fit_quality`` ("good"/"poor", "" when no fit was needed) is that of the
+    law the label rests on.
+    """
 
     phase: str
     reason: str
+    fit_quality: str
     zero_fraction: float
+    top_share: float
     kappa: float
-    ks_htmp: float
-    ks_mp: float
+    kappa_lo: float
+    kappa_hi: float
+    htmp_status: str
+    mp_ks: float
+    htmp_ks: float
+    ks_crit: float
+    loglik_ratio: float
     n_spikes: int
-    max_gap_ratio: float     # largest gap above the bulk edge / (margin * s_TW)
+    n_set_aside: int
+    max_gap_ratio: float
     gamma: float
 
     def __str__(self) -> str:
@@ -71,8 +99,10 @@ class PhaseResult(FitResult):
 
 
 def _thresholds(**override) -> dict:
-    """The module thresholds as a dict (calibration passes overrides)."""
+    """The thresholds as a dict (calibration passes overrides); LLR_MIN lives in compare."""
     thr = {k: globals()[k] for k in _THRESHOLDS}
+    thr["LLR_MIN"] = compare.LLR_MIN
+    thr["MIN_KAPPA_EVALS"] = compare.MIN_KAPPA_EVALS
     thr.update(override)
     return thr
 
@@ -95,52 +125,108 @@ def _zero_fraction(spec, zero_rel: float) -> float:
     return float(np.mean(x <= max(tol, zero_rel * float(np.mean(x)))))
 
 
-def _evidence(spec, g: float, zero_fraction: float, mp=None, h=None) -> dict:
-    """Fit MP and (for gamma < 1) HTMP unless given; return the evidence of :class:`PhaseResult`."""
-    bare = not isinstance(spec, ESDResult)
-    if h is None and g < 1.0:
-        h = fit_htmp(spec, gamma=g if bare else None)
-    if mp is None:
-        mp = fit_mp(spec, gamma=g if bare else None)
-    ok = h is not None and h.status != "failed"
-    x = np.sort(np.asarray(getattr(spec, "eigenvalues", spec)))
+def top_share(eigs) -> float:
+    """Share of the trace held by the top ceil(5 %) of the eigenvalues."""
+    x = np.sort(np.asarray(getattr(eigs, "eigenvalues", eigs), dtype=float))
+    total = float(x.sum())
+    k = max(1, math.ceil(TOP_FRACTION * len(x)))
+    return float(x[-k:].sum() / total) if total > 0 else math.nan
+
+
+def _gap_ratio(x: np.ndarray, mp) -> float:
     above = x[x > mp.threshold]
     below = x[x <= mp.threshold]
-    gap_ratio = 0.0
-    if len(above) and len(below):
-        gaps = np.diff(np.concatenate([below[-1:], above]))
-        gap_ratio = float(gaps.max() / (mp.threshold - mp.edge_tw))
-    return dict(zero_fraction=zero_fraction, kappa=h.kappa if ok else math.nan,
-                ks_htmp=h.ks if ok else math.nan, ks_mp=mp.ks, n_spikes=mp.n_spikes,
-                max_gap_ratio=gap_ratio, gamma=g)
+    if not (len(above) and len(below)):
+        return 0.0
+    gaps = np.diff(np.concatenate([below[-1:], above]))
+    return float(gaps.max() / (mp.threshold - mp.edge_tw))
 
 
-def _decide(ev: dict, thr: dict) -> tuple[str, str]:
-    """Apply the rules of the module docstring to the evidence; returns (phase, reason)."""
-    zero, kappa = ev["zero_fraction"], ev["kappa"]
+def _evidence(spec, g: float, mp=None, cmp: Comparison | None = None,
+              zero_rel: float = ZERO_REL) -> dict:
+    """Fit MP and the comparison unless given; return the evidence of :class:`PhaseResult`."""
+    bare = not isinstance(spec, ESDResult)
+    x = np.sort(np.asarray(getattr(spec, "eigenvalues", spec)))
+    ev = dict(zero_fraction=_zero_fraction(spec, zero_rel), top_share=top_share(x), gamma=g,
+              n=len(x))
+    if mp is None:
+        mp = fit_mp(spec, gamma=g if bare else None)
+    if cmp is None:
+        cmp = compare_mp_htmp(spec, gamma=g if bare else None, mp=mp)
+    ev.update(kappa=cmp.kappa, kappa_lo=cmp.kappa_lo, kappa_hi=cmp.kappa_hi,
+              htmp_status=cmp.htmp_status, mp_ks=cmp.mp_ks, htmp_ks=cmp.htmp_ks,
+              ks_crit=cmp.ks_crit, loglik_ratio=cmp.loglik_ratio, n_set_aside=cmp.n_set_aside,
+              n_used=cmp.n_used, n_pos=cmp.n_used + cmp.n_set_aside,
+              n_spikes=mp.n_spikes if mp.status != "failed" else 0,
+              max_gap_ratio=_gap_ratio(x, mp) if mp.status != "failed" else math.nan)
+    return ev
+
+
+def _k(v: float) -> str:
+    return "inf" if v == math.inf else f"{v:.3g}"
+
+
+def _kappa_text(ev) -> str:
+    lo, hi = ev["kappa_lo"], ev["kappa_hi"]
+    if ev["htmp_status"] == "at-lower-bound":
+        return f"kappa below the search range (95 % upper limit {_k(hi)})"
+    return f"kappa = {_k(ev['kappa'])} (95 % {_k(lo)}-{_k(hi)})"
+
+
+def _decide(ev: dict, thr: dict) -> tuple[str, str, str]:
+    """Apply the rules of the module docstring; returns (label, reason, fit_quality)."""
+    zero, top = ev["zero_fraction"], ev["top_share"]
     if zero > thr["ZERO_FRACTION"]:
-        return "rank-collapse", f"{zero:.1%} of eigenvalues are (near) zero"
-    if math.isfinite(kappa):            # NaN: no HTMP fit (gamma = 1 or failed): MP rules only
-        if kappa < thr["KAPPA_COLLAPSE"]:
-            return "rank-collapse", f"kappa={kappa:.3g} < {thr['KAPPA_COLLAPSE']}"
-        if kappa < thr["KAPPA_HEAVY"]:
-            return "heavy-tailed", f"kappa={kappa:.3g} < {thr['KAPPA_HEAVY']}"
-        if kappa < thr["KAPPA_DECAY"] and ev["ks_htmp"] < ev["ks_mp"]:
-            return "bulk-decay", (f"kappa={kappa:.3g} < {thr['KAPPA_DECAY']} and "
-                                  f"KS(HTMP)={ev['ks_htmp']:.3g} < KS(MP)={ev['ks_mp']:.3g}")
+        return "rank-collapse", f"{zero:.1%} of eigenvalues are (near) zero > " \
+                                f"{thr['ZERO_FRACTION']:.0%}", ""
+    if ev["n"] >= thr["MIN_ENERGY_EVALS"] and top > thr["TOP_SHARE"]:
+        k = max(1, math.ceil(TOP_FRACTION * ev["n"]))
+        return "rank-collapse", (f"the top {k} eigenvalues hold {top:.1%} of the trace > "
+                                 f"{thr['TOP_SHARE']:.0%} (a shrunk bulk under a few large "
+                                 f"ones)"), ""
+    llr, ks_h, ks_mp, crit = ev["loglik_ratio"], ev["htmp_ks"], ev["mp_ks"], ev["ks_crit"]
+    if ev["n_pos"] < thr["MIN_KAPPA_EVALS"]:
+        llr = math.nan                   # too few eigenvalues: the kappa evidence is not used
+    same = f"on the same {ev['n_used']} eigenvalues"
+    if math.isfinite(llr) and llr >= thr["LLR_MIN"] and ks_h < ks_mp:
+        beats = (f"HTMP beats MP {same} (log-likelihood ratio {llr:.3g} >= {thr['LLR_MIN']:g}, "
+                 f"KS {ks_h:.3g} < {ks_mp:.3g})")
+        if ks_h > crit:
+            return UNRESOLVED, f"{beats} but does not fit them either (KS {ks_h:.3g} > " \
+                               f"critical {crit:.3g})", "poor"
+        if ev["htmp_status"] == "at-lower-bound" or ev["kappa"] < thr["KAPPA_HEAVY"]:
+            return "heavy-tailed", f"{beats}; {_kappa_text(ev)} < {thr['KAPPA_HEAVY']:g}", "good"
+        return "bulk-decay", f"{beats}; {_kappa_text(ev)} >= {thr['KAPPA_HEAVY']:g}", "good"
+    why = ("no kappa fit (too few eigenvalues)" if not math.isfinite(llr) else
+           f"HTMP not better by the margin (log-likelihood ratio {llr:.3g}, KS {ks_h:.3g} "
+           f"vs MP {ks_mp:.3g})")
+    if not math.isfinite(ks_mp):
+        return UNRESOLVED, "no MP fit could be made", ""
+    if ks_mp > crit:
+        return UNRESOLVED, (f"neither law fits {same}: MP KS {ks_mp:.3g} > critical "
+                            f"{crit:.3g}; {why}"), "poor"
+    mp_ok = f"MP fits {same} (KS {ks_mp:.3g} <= {crit:.3g}); {why}"
     n, gap = ev["n_spikes"], ev["max_gap_ratio"]
     if n == 0:
-        return "random-like", "MP bulk, no eigenvalue beyond the TW margin"
+        return "random-like", f"{mp_ok}; no eigenvalue beyond the TW margin", "good"
     if gap > thr["GAP_FACTOR"]:
-        return "bulk+spikes", f"{n} spike(s), gap {gap:.3g} TW margins > {thr['GAP_FACTOR']}"
-    return "bleeding-out", f"{n} eigenvalue(s) just beyond the edge (gap {gap:.3g} TW margins)"
+        return "bulk+spikes", (f"{mp_ok}; {n} spike(s), gap {gap:.3g} TW margins > "
+                               f"{thr['GAP_FACTOR']:g}"), "good"
+    return "bleeding-out", (f"{mp_ok}; {n} eigenvalue(s) just beyond the edge (gap "
+                            f"{gap:.3g} TW margins)"), "good"
 
 
-def phase(W_or_esd, *, gamma=None, mp_fit=None, htmp_fit=None) -> PhaseResult:
+_NAN_EVIDENCE = dict(kappa=math.nan, kappa_lo=math.nan, kappa_hi=math.nan, htmp_status="",
+                     mp_ks=math.nan, htmp_ks=math.nan, ks_crit=math.nan,
+                     loglik_ratio=math.nan, n_spikes=0, n_set_aside=0, n_used=0, n_pos=0,
+                     max_gap_ratio=math.nan)
+
+
+def phase(W_or_esd, *, gamma=None, mp_fit=None, comparison=None) -> PhaseResult:
     """Classify a weight matrix, an :class:`ESDResult` or eigenvalues (with ``gamma=``).
 
-    ``mp_fit`` / ``htmp_fit``: results of :func:`fit_mp` / :func:`fit_htmp` on the same
-    spectrum, if already computed (the analysis pipeline passes them: no second fit).
+    ``mp_fit`` / ``comparison``: results of :func:`fit_mp` / :func:`compare_mp_htmp` on
+    the same spectrum, if already computed (the analysis pipeline passes them).
 
     >>> import numpy as np
     >>> str(phase(np.random.default_rng(0).standard_normal((300, 600))))
@@ -150,10 +236,11 @@ def phase(W_or_esd, *, gamma=None, mp_fit=None, htmp_fit=None) -> PhaseResult:
     thr = _thresholds()
     zero = _zero_fraction(spec, thr["ZERO_REL"])
     if zero > thr["ZERO_FRACTION"]:     # decided by rule 1 alone: skip the fits
-        nan = math.nan
-        ev = dict(zero_fraction=zero, kappa=nan, ks_htmp=nan, ks_mp=nan, n_spikes=0,
-                  max_gap_ratio=nan, gamma=g)
+        x = np.asarray(getattr(spec, "eigenvalues", spec))
+        ev = dict(_NAN_EVIDENCE, zero_fraction=zero, top_share=top_share(x), gamma=g,
+                  n=len(x))
     else:
-        ev = _evidence(spec, g, zero, mp=mp_fit, h=htmp_fit)
-    name, reason = _decide(ev, thr)
-    return PhaseResult(name, reason, **ev)
+        ev = _evidence(spec, g, mp=mp_fit, cmp=comparison, zero_rel=thr["ZERO_REL"])
+    name, reason, quality = _decide(ev, thr)
+    fields = {k: ev[k] for k in PhaseResult.__dataclass_fields__ if k in ev}
+    return PhaseResult(phase=name, reason=reason, fit_quality=quality, **fields)
