@@ -7,14 +7,15 @@ import pytest
 
 import htmp
 from htmp.analysis import COLUMNS, summarize
+from htmp.fitting import compare_mp_htmp
 
 torch = pytest.importorskip("torch")
 st_torch = pytest.importorskip("safetensors.torch")
 nn = torch.nn
 
 REQUIRED = ["name", "type", "shape", "N", "M", "gamma", "n_evals", "rank", "mp_scale",
-            "mp_bulk_max", "n_spikes", "kappa", "kappa_lo", "kappa_hi", "ks", "alpha", "xmin",
-            "phase", "status", "message"]
+            "mp_bulk_max", "n_spikes", "kappa", "kappa_lo", "kappa_hi", "mp_ks", "htmp_ks",
+            "loglik_ratio", "fit_quality", "alpha", "xmin", "phase", "status", "message"]
 # columns that depend on the source (layer kind) or on the clock
 VOLATILE = ["type", "seconds"]
 
@@ -46,21 +47,26 @@ def test_columns_and_rows(table):
 
 
 def test_rows_equal_the_fitting_functions(model, table):
-    """Pipeline vs direct calls of htmp.esd / fit_mp / fit_htmp / fit_powerlaw / phase."""
+    """Pipeline vs direct calls of htmp.esd / fit_mp / compare_mp_htmp / fit_powerlaw / phase."""
     for i, w in enumerate(list(model.parameters())[::2][:3]):
         r = htmp.esd(w.detach().numpy())
         row = table.loc[i]
-        mp, h = htmp.fit_mp(r), htmp.fit_htmp(r)
+        mp = htmp.fit_mp(r)
+        c = compare_mp_htmp(r, mp=mp)
         pl = htmp.fit_powerlaw(r, min_value=1e-5 / r.M)
         assert row.mp_scale == mp.sigma2 and row.mp_bulk_max == mp.bulk_max
         assert row.n_spikes == mp.n_spikes
-        assert row.kappa == h.kappa and row.ks == h.ks
+        for col in ("kappa", "kappa_lo", "kappa_hi", "mp_ks", "htmp_ks", "loglik_ratio",
+                    "gamma_eff", "kappa_mp", "htmp_scale"):
+            a, b = row[col], getattr(c, col)
+            assert a == b or (math.isnan(a) and math.isnan(b)), col
+        assert (row.fit_quality, row.htmp_status, row.n_used) == (c.fit_quality, c.htmp_status,
+                                                                  c.n_used)
         assert row.alpha == pl.alpha and row.xmin == pl.xmin
-        assert row.phase == htmp.phase(r).phase
-        if h.status == "ok":      # interval: kappa * exp(-+1.96 SE/kappa), brackets kappa
+        p = htmp.phase(r)
+        assert (row.phase, row.phase_reason) == (p.phase, p.reason)
+        if c.htmp_status == "ok":     # nominal 95 % profile-likelihood interval brackets kappa
             assert row.kappa_lo < row.kappa < row.kappa_hi
-        else:
-            assert math.isnan(row.kappa_lo) and h.status in row.htmp_status
 
 
 def _numeric_equal(a, b):
@@ -86,7 +92,7 @@ def test_nan_layer_fails_alone():
     df = htmp.analyze(m)
     assert df["status"].tolist() == ["ok", "failed", "ok", "skipped"]
     assert "W must be finite, got 1 NaN/Inf entries" in df.loc[1, "message"]
-    assert math.isnan(df.loc[1, "kappa"]) and not math.isnan(df.loc[0, "kappa"])
+    assert math.isnan(df.loc[1, "mp_ks"]) and not math.isnan(df.loc[0, "mp_ks"])
 
 
 def test_unreadable_layer_fails_alone(tmp_path, model):
@@ -117,12 +123,13 @@ def test_max_evals_skips_large_layers_without_reading_them(tmp_path, model):
         htmp.analyze(model, max_evals=0)
 
 
-def test_square_matrix_skips_htmp_only():
+def test_square_matrix_gets_a_kappa_with_gamma_eff():
     W = np.random.default_rng(0).standard_normal((40, 40))
     row = htmp.analyze({"sq": W}).loc[0]
-    assert row.status == "ok" and row.htmp_status == "skipped"
-    assert "needs gamma < 1" in row.message and math.isnan(row.kappa)
-    assert np.isfinite(row.alpha) and np.isfinite(row.mp_scale) and row.phase
+    assert row.status == "ok" and row.gamma == 1 and row.gamma_eff == 40 / 41
+    # a Wishart matrix: the likelihood is flat towards MP, kappa = inf with a lower limit
+    assert row.htmp_status == "mp-like" and row.kappa == math.inf and 0 < row.kappa_lo < 50
+    assert row.phase == "random-like" and row.fit_quality == "good"
 
 
 def test_empty_model_and_no_match(model):
@@ -164,8 +171,17 @@ def test_summarize(table):
     assert (s.n_layers, s.n_ok, s.n_skipped, s.n_failed, s.n_partial) == (4, 3, 1, 0, 0)
     ok = table[table.status == "ok"]
     assert s.alpha_median == pytest.approx(float(np.median(ok.alpha)), rel=1e-15)
-    assert s.kappa_mean == pytest.approx(float(np.mean(ok.kappa)), rel=1e-15)
     assert sum(s.phase_counts.values()) == 3
     assert s.to_frame().shape[0] == 1
     with pytest.raises(ValueError, match="df must be the table returned by htmp.analyze"):
         summarize(pd.DataFrame({"a": [1]}))
+
+
+def test_summarize_never_averages_a_bound():
+    df = pd.DataFrame({"status": ["ok"] * 5, "alpha": [3.0] * 5, "phase": ["random-like"] * 5,
+                       "kappa": [2.0, 4.0, math.inf, math.nan, 8.0],
+                       "htmp_status": ["ok", "ok", "mp-like", "at-lower-bound", "max-iter"],
+                       "fit_quality": ["good", "poor", "good", "good", "good"]})
+    s = summarize(df)
+    assert (s.n_kappa, s.kappa_median, s.kappa_mean) == (3, 4.0, pytest.approx(14 / 3))
+    assert (s.n_mp_like, s.n_kappa_below, s.n_poor_fit) == (1, 1, 1)

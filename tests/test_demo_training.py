@@ -112,4 +112,4 @@ def test_demo_phases_tiny(tmp_path, capsys, data):
     table = [ln for ln in out.splitlines() if ln.startswith("| ")]
     assert table[0].startswith("| batch | steps | train acc") and len(table) == 1 + 2
     assert table[2].startswith("| batch 16 | 5 |")
-    assert "it does NOT show the heavy-tailed phases" in out or "fit the bulk better" in out
+    assert "it does NOT show the heavy-tailed phases" in out or "better with HTMP than with MP" in out

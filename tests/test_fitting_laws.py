@@ -68,14 +68,18 @@ def test_fit_htmp_wishart_is_mp_like():
 def test_compare_prefers_htmp_for_heavy_spectrum():
     x = htmp_eigvals(1500, gamma=0.5, kappa=2.0, rng=3)
     c = compare_mp_htmp(x, gamma=0.5)
-    assert c.preferred == "htmp" and c.ks_htmp < c.ks_mp
+    assert c.preferred == "htmp" and c.htmp_ks < c.mp_ks
+    assert c.loglik_ratio > 100 and c.fit_quality == "good" and c.kappa_lo < 2.0 < c.kappa_hi
 
 
 def test_fit_inverse_htmp_recovers_kappa():
     x = master_model_eigvals(2000, gamma=0.5, kappa=2.0, rng=3)
     f = htmp.fit_inverse_htmp(x, gamma=0.5)
     assert f.status == "ok" and f.kappa == pytest.approx(2.0, rel=0.1)
-    assert f.law.tail_index == pytest.approx(f.kappa / 1.0 - f.kappa / 2)
+    # the law at the reported grid point, with gamma_eff = N/(M+1) (N = 2000, M = N/gamma)
+    assert f.gamma == 2000 / 4001 and f.kappa_fit == pytest.approx(f.kappa, rel=0.01)
+    k = f.kappa_fit
+    assert f.law.tail_index == pytest.approx(k / (2 * f.gamma) - k / 2, rel=1e-12)
 
 
 def test_fit_invgamma_matches_scipy_and_closed_form_equation():

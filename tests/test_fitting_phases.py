@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import htmp
 from htmp.ensembles import htmp_eigvals
@@ -80,20 +82,60 @@ def test_held_out_accuracy_10_per_class():
     assert all(a >= 0.8 for a in acc.values()), got
 
 
+BASE = dict(zero_fraction=0.0, top_share=0.1, n=300, n_pos=300, n_used=300, kappa=math.inf,
+            kappa_lo=80.0, kappa_hi=math.inf, htmp_status="mp-like", mp_ks=0.01,
+            htmp_ks=0.01, ks_crit=0.078, loglik_ratio=0.0, n_spikes=0, n_set_aside=0,
+            max_gap_ratio=0.0, gamma=0.5)
+
+
 def test_rules_fire_in_order_on_evidence():
     thr = phases._thresholds()
-    base = dict(zero_fraction=0.0, kappa=500.0, ks_htmp=0.02, ks_mp=0.01, n_spikes=0,
-                max_gap_ratio=0.0, gamma=0.5)
-    assert phases._decide(base, thr)[0] == "random-like"
-    assert phases._decide(dict(base, n_spikes=2, max_gap_ratio=2.0), thr)[0] == "bleeding-out"
-    assert phases._decide(dict(base, n_spikes=2, max_gap_ratio=50.0), thr)[0] == "bulk+spikes"
-    assert phases._decide(dict(base, kappa=10.0), thr)[0] == "random-like"   # MP fits better
-    assert phases._decide(dict(base, kappa=10.0, ks_htmp=0.005), thr)[0] == "bulk-decay"
-    assert phases._decide(dict(base, kappa=0.5), thr)[0] == "heavy-tailed"
-    assert phases._decide(dict(base, kappa=0.05), thr)[0] == "rank-collapse"
-    assert phases._decide(dict(base, zero_fraction=0.5), thr)[0] == "rank-collapse"
-    assert phases._decide(dict(base, kappa=math.nan, n_spikes=1, max_gap_ratio=1.0),
-                          thr)[0] == "bleeding-out"
+    decide = lambda **kw: phases._decide(dict(BASE, **kw), thr)[0]     # noqa: E731
+    htmp_better = dict(kappa=10.0, kappa_lo=6.0, kappa_hi=15.0, htmp_status="ok",
+                       loglik_ratio=thr["LLR_MIN"] + 1, htmp_ks=0.02, mp_ks=0.05)
+    assert decide() == "random-like"
+    assert decide(n_spikes=2, max_gap_ratio=2.0) == "bleeding-out"
+    assert decide(n_spikes=2, max_gap_ratio=50.0) == "bulk+spikes"
+    assert decide(**htmp_better) == "bulk-decay"
+    assert decide(**dict(htmp_better, kappa=0.5, kappa_lo=0.4, kappa_hi=0.6)) == "heavy-tailed"
+    assert decide(**dict(htmp_better, kappa=math.nan, htmp_status="at-lower-bound",
+                         kappa_lo=0.0, kappa_hi=0.08)) == "heavy-tailed"
+    # HTMP better but its KS above the critical value: no phase is claimed
+    assert decide(**dict(htmp_better, htmp_ks=0.2, mp_ks=0.3)) == "unresolved"
+    # likelihood better by the margin but KS worse: MP stands
+    assert decide(**dict(htmp_better, htmp_ks=0.03, mp_ks=0.02)) == "random-like"
+    # MP stands but does not fit: unresolved, whatever the spikes say
+    assert decide(mp_ks=0.2, htmp_ks=0.2, n_spikes=3, max_gap_ratio=50) == "unresolved"
+    # too few eigenvalues: the kappa evidence is ignored, MP rules only
+    assert decide(**dict(htmp_better, n=12, n_pos=12, n_used=12)) == "random-like"
+    assert decide(zero_fraction=0.5) == "rank-collapse"
+    assert decide(top_share=0.99) == "rank-collapse"
+    assert decide(top_share=0.99, n=10) == "random-like"        # the trace rule needs 20
+
+
+@settings(max_examples=300, deadline=None)
+@given(llr=st.floats(0, 1e4), ks_h=st.floats(0.001, 0.5), ks_mp=st.floats(0.001, 0.5),
+       crit=st.floats(0.01, 0.4), kappa=st.floats(0.01, 1e3), spikes=st.integers(0, 20),
+       gap=st.floats(0, 100), n=st.integers(3, 5000))
+def test_a_label_never_contradicts_its_evidence(llr, ks_h, ks_mp, crit, kappa, spikes, gap, n):
+    """Whatever the numbers: an HTMP label has HTMP better by the margin on likelihood and
+    KS and within its critical KS; an MP label has MP within its critical KS and HTMP not
+    better; the label that needs kappa is never given without a kappa fit."""
+    thr = phases._thresholds()
+    ev = dict(BASE, loglik_ratio=llr, htmp_ks=ks_h, mp_ks=ks_mp, ks_crit=crit, kappa=kappa,
+              kappa_lo=kappa / 2, kappa_hi=kappa * 2, htmp_status="ok", n_spikes=spikes,
+              max_gap_ratio=gap, n=n, n_pos=n, n_used=n)
+    label, reason, quality = phases._decide(ev, thr)
+    if label in ("bulk-decay", "heavy-tailed"):
+        assert n >= thr["MIN_KAPPA_EVALS"] and llr >= thr["LLR_MIN"]
+        assert ks_h < ks_mp and ks_h <= crit and quality == "good"
+        assert (kappa < thr["KAPPA_HEAVY"]) == (label == "heavy-tailed")
+    elif label in ("random-like", "bleeding-out", "bulk+spikes"):
+        assert ks_mp <= crit and quality == "good"
+        assert n < thr["MIN_KAPPA_EVALS"] or llr < thr["LLR_MIN"] or ks_h >= ks_mp
+    else:
+        assert label == "unresolved" and quality == "poor"
+    assert reason
 
 
 def test_bare_eigenvalues_agree_with_matrix_and_need_gamma():

@@ -12,7 +12,7 @@ from scipy.optimize import minimize_scalar
 
 import htmp
 from htmp.ensembles import htmp_eigvals
-from htmp.fitting import htmp_fit
+from htmp.fitting._profile import FINE, Profile
 from htmp.laws._kummer import build_table, bulk_table, kummer_table
 
 
@@ -22,8 +22,8 @@ def test_profile_point_is_the_scale_maximum_of_the_public_law(name, cls, gamma, 
     y = np.sort(htmp_eigvals(600, gamma=gamma, kappa=kappa, rng=3))
     if cls is htmp.InverseHTMP:
         y = np.sort(1.0 / y)
-    prof = htmp_fit._Profile(cls is htmp.InverseHTMP, y, gamma)
-    k = round(math.log(kappa) / htmp_fit._FINE)
+    prof = Profile(cls is htmp.InverseHTMP, y, gamma)
+    k = round(math.log(kappa) / FINE)
     ll = prof(k)
     scale = prof.cache[k][1]
     kap = math.exp(prof.u(k))
@@ -43,10 +43,44 @@ def test_profile_point_is_the_scale_maximum_of_the_public_law(name, cls, gamma, 
 def test_fit_reports_the_best_of_the_points_it_evaluated():
     y = htmp_eigvals(1500, gamma=0.5, kappa=2.0, rng=11)
     f = htmp.fit_htmp(y, gamma=0.5)
-    prof = htmp_fit._Profile(False, np.sort(y), 0.5)
-    around = [prof(round(math.log(f.kappa) / htmp_fit._FINE) + d) for d in (-5, 0, 5)]
+    assert f.gamma == 1500 / 3001            # gamma_eff = N/(M+1), N = 1500, M = N/gamma
+    prof = Profile(False, np.sort(y), f.gamma)
+    around = [prof(round(math.log(f.kappa) / FINE) + d) for d in (-5, 0, 5)]
     assert f.loglik >= max(around) - 1e-9
     assert f.status == "ok" and f.kappa == pytest.approx(2.0, rel=0.1)
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+def test_truncated_censored_profile_is_the_public_conditional_likelihood(inverse):
+    """With spikes cut off above and zeros censored below, the profile value is
+    sum log f(y) + n0 log P(Y <= tol) - (n + n0) log P(Y <= cut) of the public law at the
+    reported scale, and no scale does better (brute force)."""
+    cls = htmp.InverseHTMP if inverse else htmp.HTMP
+    gamma, kappa, n0 = 0.5, 1.5, 7
+    y = np.sort(htmp_eigvals(500, gamma=gamma, kappa=kappa, rng=5))
+    if inverse:
+        y = np.sort(1.0 / y)
+    cut = 0.5 * (y[-11] + y[-10])
+    kept = y[:-10]
+    tol = float(kept[0]) * 0.3
+    prof = Profile(inverse, kept, gamma, cut=cut, n_below=n0, tol=tol)
+    k = round(math.log(kappa) / FINE)
+    ll, scale = prof(k), prof.cache[k][1]
+    kap = math.exp(prof.u(k))
+
+    def public(s):
+        law = cls(gamma=gamma, kappa=kap, scale=s)
+        return float(np.sum(law.logpdf(kept)) + n0 * math.log(law.cdf(tol))
+                     - (len(kept) + n0) * math.log(law.cdf(cut)))
+    assert ll == pytest.approx(public(scale), abs=1e-7 * abs(ll))
+    r = minimize_scalar(lambda ls: -public(math.exp(ls)),
+                        bounds=(math.log(scale) - 0.3, math.log(scale) + 0.3),
+                        method="bounded", options={"xatol": 1e-9})
+    assert ll >= -r.fun - 1e-6 and math.log(scale) == pytest.approx(float(r.x), abs=1e-4)
+    # the KS of a fit uses the law conditioned on tol < Y <= cut
+    F = cls(gamma=gamma, kappa=kap, scale=scale).cdf
+    np.testing.assert_allclose(prof.conditional_cdf(k, kept),
+                               (F(kept) - F(tol)) / (F(cut) - F(tol)), atol=1e-10)
 
 
 def test_logpdf_derivatives_match_finite_differences():
@@ -84,7 +118,7 @@ def test_most_values_below_the_zero_tolerance_are_reported():
     y = htmp_eigvals(2000, gamma=0.5, kappa=0.3, rng=1)
     t = 1.0 / y
     f = htmp.fit_inverse_htmp(t, gamma=0.5)
-    assert f.n_zero > f.n_used and "were set aside; the fit describes the other" in f.message
+    assert f.n_zero > f.n_used and "censored" in f.message
     g = htmp.fit_invgamma(t)
     assert g.n_zero > g.n_used and "zero tolerance" in g.message
     ok = htmp.fit_htmp(y, gamma=0.5)          # the spectrum itself: a few (27) set aside

@@ -1,7 +1,8 @@
 """htmp.analysis.run + htmp.report.write_report: the HTML file and the CLI's --report/--device.
 
 A tiny torch model built here: an ordinary rectangular layer, one with 10 rows scaled up
-(spikes), a square one (HTMP skipped), a conv kernel and one too small to analyse.
+(spikes), a square one (HTMP fitted with gamma_eff = N/(M+1)), a conv kernel and one too
+small to analyse.
 """
 import base64
 import re
@@ -110,7 +111,8 @@ def test_report_one_section_per_layer_images_embedded(analysis, tmp_path):
     assert not re.search(r"(src|href)=\"(https?:)?//", raw)
     text = " ".join(doc.text)
     assert "tiny <model>" in text                              # escaped, shown as text
-    assert "square (γ = 1)" in text                            # 3.weight: HTMP not fitted
+    assert "γ = N/(M+1) = 0.989" in text                      # 3.weight: square, fitted
+    assert "MP-like" in text and "Why " in text              # a bound in words, a reason
     assert "Not analysed" in text                              # 5.weight: skipped
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ensembles
+from .analysis._format import kappa_text, weak_reasons
 from .laws import HTMP, InverseHTMP, MarchenkoPastur
 
 __all__ = ["main", "summary_rows", "make_figure", "run_phases", "format_phase_table"]
@@ -124,10 +125,13 @@ def fc1_summary(label, analysis, result=None) -> dict:
             "train_acc": result.train_acc if result is not None else float("nan"),
             "test_acc": result.test_acc if result is not None else float("nan"),
             "steps": result.steps if result is not None else 0,
-            "phase": r["phase"], "kappa": _num(r["kappa"]),
-            "kappa_status": r["htmp_status"], "ks": _num(r["ks"]), "mp_ks": _num(r["mp_ks"]),
+            "phase": r["phase"], "weak": weak_reasons(r), "kappa": _num(r["kappa"]),
+            "kappa_text": kappa_text(r), "kappa_status": r["htmp_status"],
+            "htmp_ks": _num(r["htmp_ks"]), "mp_ks": _num(r["mp_ks"]),
+            "loglik_ratio": _num(r["loglik_ratio"]), "fit_quality": r["fit_quality"],
+            "top_share": _num(r["top_share"]),
             "alpha": _num(r["alpha"]), "n_spikes": int(_num(r["n_spikes"])),
-            "htmp_n_spikes": int(_num(r["htmp_n_spikes"])),
+            "n_set_aside": int(_num(r["n_set_aside"])),
             "near_zero": _num(r["n_zero"]) / n_evals, "mp_scale": _num(r["mp_scale"]),
             "small": result_small(analysis, r["name"])}
 
@@ -140,16 +144,17 @@ def result_small(analysis, name) -> float:
 
 def format_phase_table(rows) -> str:
     """Markdown table of :func:`fc1_summary` rows."""
-    head = ("| batch | steps | train acc | test acc | phase (fc1) | κ bulk (HTMP status, KS; "
-            "MP KS) | alpha | spikes | zero / <1e-3·mean |")
-    lines = [head, "|" + "---|" * 9]
+    head = ("| batch | steps | train acc | test acc | phase (fc1) | κ (95 %) | KS HTMP / MP "
+            "| log LR | fit | alpha | spikes | top 5 % share | zero / <1e-3·mean |")
+    lines = [head, "|" + "---|" * 13]
     for r in rows:
         acc = (lambda a: "–" if a != a else f"{a:.3f}")
+        phase = r["phase"] + (" (weak)" if r["weak"] else "")
         lines.append(
             f"| {r['label']} | {r['steps']} | {acc(r['train_acc'])} | {acc(r['test_acc'])} | "
-            f"{r['phase']} | {r['kappa']:.3g} ({r['kappa_status']}, {r['ks']:.3f}; "
-            f"{r['mp_ks']:.3f}) | {r['alpha']:.2f} | {r['n_spikes']} | "
-            f"{r['near_zero']:.2f} / {r['small']:.2f} |")
+            f"{phase} | {r['kappa_text']} | {r['htmp_ks']:.3f} / {r['mp_ks']:.3f} | "
+            f"{r['loglik_ratio']:.3g} | {r['fit_quality']} | {r['alpha']:.2f} | "
+            f"{r['n_spikes']} | {r['top_share']:.2f} | {r['near_zero']:.2f} / {r['small']:.2f} |")
     return "\n".join(lines)
 
 
@@ -158,30 +163,26 @@ def conclusion(rows, config=None) -> str:
     seen = list(dict.fromkeys(r["phase"] for r in rows))
     trained = rows[1:]
     text = (f"From init and batch {trained[0]['label'].split()[-1]} down to batch "
-            f"{trained[-1]['label'].split()[-1]}, fc1's phase label goes "
-            + " -> ".join(seen))
+            f"{trained[-1]['label'].split()[-1]}, fc1's label goes " + " -> ".join(seen))
     heavy = [r for r in rows if r["phase"] in ("bulk-decay", "heavy-tailed")]
-    real = [r for r in heavy if r["ks"] < r["mp_ks"]]
-    fake = [r for r in heavy if not r["ks"] < r["mp_ks"]]
-    if real:
-        text += ("; " + ", ".join(f"{r['label']}: κ = {r['kappa']:.3g} (KS {r['ks']:.3f} vs "
-                                  f"MP {r['mp_ks']:.3f})" for r in real)
-                 + " fit the bulk better than MP")
-    if fake:
-        text += ("; but the " + ", ".join(f"{r['phase']} label at {r['label']}" for r in fake)
-                 + " rests on an HTMP fit worse than MP's (KS "
-                 + ", ".join(f"{r['ks']:.3f} vs {r['mp_ks']:.3f}" for r in fake)
-                 + "), so it is NOT evidence of a heavy-tailed bulk")
-        dead = [r for r in fake if r["test_acc"] == r["test_acc"] and r["test_acc"] < 0.2]
-        if dead:
-            text += (" (and that network is at chance accuracy: its weights collapsed, "
-                     "it did not learn)")
-    if not real:
-        text += ("; it does NOT show the heavy-tailed phases (bulk-decay, heavy-tailed) "
-                 "with a bulk that HTMP fits better than MP: what changes is spikes leaving "
-                 "an MP bulk")
+    if heavy:
+        text += ("; " + ", ".join(f"{r['label']}: κ = {r['kappa_text']} (log-likelihood ratio "
+                                  f"{r['loglik_ratio']:.3g}, KS {r['htmp_ks']:.3f} vs MP "
+                                  f"{r['mp_ks']:.3f})" for r in heavy)
+                 + " fit the same eigenvalues better with HTMP than with MP")
+    else:
+        text += ("; it does NOT show the heavy-tailed phases (bulk-decay, heavy-tailed): in no "
+                 "run did HTMP fit fc1's eigenvalues better than MP by the margin")
+    unresolved = [r["label"] for r in rows if r["phase"] == "unresolved"]
+    if unresolved:
+        text += f"; at {', '.join(unresolved)} neither law fits (unresolved)"
+    collapsed = [r for r in rows if r["phase"] == "rank-collapse"]
+    if collapsed:
+        text += ("; rank collapse at " + ", ".join(
+            f"{r['label']} (top 5 % of eigenvalues hold {r['top_share']:.0%} of the trace)"
+            for r in collapsed))
     if config is not None and config.weight_decay > 0:
-        text += (f", and the bulk shrinking (MP scale {rows[0]['mp_scale']:.2g} -> "
+        text += (f", with the bulk shrinking (MP scale {rows[0]['mp_scale']:.2g} -> "
                  f"{trained[-1]['mp_scale']:.2g}) under weight decay x steps (equal epochs "
                  f"give small batches more steps), not batch size as such")
     return text + "."
@@ -226,9 +227,11 @@ def run_phases(out_dir, *, config=None, batch_sizes=None, epochs=None, threads: 
     path = write_report(pairs, out_dir / "report", title=title)
     print(f"\nreport: {path}\n")
     print(format_phase_table(rows))
-    print("\nκ bulk: HTMP fit of fc1's ESD with the spikes set aside (status mp-like = at the "
-          "cap, i.e. MP; KS of HTMP then of MP); spikes: eigenvalues beyond the MP edge + TW "
-          "margin; zero: numerically zero share, <1e-3·mean: near-zero share.")
+    print("\nκ: HTMP fit of fc1's ESD with its 95 % interval (MP-like: κ = ∞, the likelihood "
+          "flat towards MP; a bound is never shown as a value); KS HTMP / MP and log LR: both "
+          "laws fitted the same way on the same eigenvalues; fit: quality of the preferred law; "
+          "spikes: eigenvalues beyond the MP edge + TW margin; zero: numerically zero share, "
+          "<1e-3·mean: near-zero share.")
     print("\n" + conclusion(rows, cfg))
     print(f"\ntraining {t_train:.0f} s, analysis {t_fit:.0f} s, main job "
           f"{time.perf_counter() - t0:.0f} s")

@@ -17,7 +17,7 @@ FITS = ("mp", "htmp", "powerlaw")
 COLUMNS = ["name", "type", "shape", "N", "M", "gamma", "n_evals", "rank", "mp_scale",
            "mp_bulk_max", "n_spikes", "kappa", "kappa_lo", "kappa_hi", "mp_ks", "htmp_ks",
            "loglik_ratio", "fit_quality", "alpha", "xmin", "phase", "status", "message",
-           "mp_threshold", "mp_status", "n_used", "n_set_aside", "n_excess", "n_zero",
+           "mp_threshold", "mp_status", "ks_crit", "n_used", "n_set_aside", "n_excess", "n_zero",
            "gamma_eff", "kappa_mp", "mp_limit_scale", "htmp_scale", "htmp_status", "top_share",
            "alpha_se", "alpha_ks", "n_tail", "powerlaw_status", "phase_reason", "seconds"]
 
@@ -59,7 +59,8 @@ def _fit_htmp(r, row, notes, fits):
     """MP and HTMP fitted the same way on one common set (compare_mp_htmp)."""
     c = fits["htmp"] = compare_mp_htmp(r, mp=fits.get("mp"))
     row.update(kappa=c.kappa, kappa_lo=c.kappa_lo, kappa_hi=c.kappa_hi, mp_ks=c.mp_ks,
-               htmp_ks=c.htmp_ks, loglik_ratio=c.loglik_ratio, fit_quality=c.fit_quality,
+               htmp_ks=c.htmp_ks, ks_crit=c.ks_crit, loglik_ratio=c.loglik_ratio,
+               fit_quality=c.fit_quality,
                n_used=c.n_used, n_set_aside=c.n_set_aside, n_excess=c.n_excess,
                gamma_eff=c.gamma_eff, kappa_mp=c.kappa_mp, mp_limit_scale=c.mp_scale,
                htmp_scale=c.htmp_scale, htmp_status=c.htmp_status)

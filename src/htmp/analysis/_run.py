@@ -16,7 +16,7 @@ class Analysis:
     """One model's analysis: everything :func:`htmp.report.write_report` draws.
 
     ``table``: the DataFrame :func:`htmp.analyze` returns (one row per layer; the fitted
-    ``gamma``, ``mp_scale``, ``kappa``, ``htmp_scale`` needed to overlay the densities are
+    ``gamma_eff``, ``mp_limit_scale``, ``kappa``, ``htmp_scale`` needed to overlay the densities are
     its columns, see :meth:`fits`).  ``spectra``: read-only mapping layer name -> ascending
     eigenvalues (read-only array) for each layer whose ESD was computed (not for
     "skipped"/"failed" layers).  ``summary``: ``summarize(table)``.  ``source``: what was
@@ -47,10 +47,11 @@ class Analysis:
                 return float(v)
             except (TypeError, ValueError):
                 return math.nan
-        return {"gamma": num("gamma"), "mp_scale": num("mp_scale"),
+        return {"gamma": num("gamma"), "gamma_eff": num("gamma_eff"),
+                "mp_scale": num("mp_scale"), "mp_limit_scale": num("mp_limit_scale"),
                 "mp_bulk_max": num("mp_bulk_max"), "mp_threshold": num("mp_threshold"),
-                "kappa": num("kappa"), "htmp_scale": num("htmp_scale"),
-                "alpha": num("alpha"), "xmin": num("xmin")}
+                "kappa": num("kappa"), "kappa_lo": num("kappa_lo"), "kappa_hi": num("kappa_hi"),
+                "htmp_scale": num("htmp_scale"), "alpha": num("alpha"), "xmin": num("xmin")}
 
 
 def run(model_or_path, **analyze_kwargs) -> Analysis:

@@ -12,8 +12,9 @@ import typer
 from .app import app
 
 # Columns of the human-readable table and markdown (csv/json carry every column).
-_SHORT = ["name", "type", "shape", "gamma", "n_evals", "mp_scale", "n_spikes", "kappa",
-          "kappa_lo", "kappa_hi", "ks", "alpha", "xmin", "phase", "status"]
+_SHORT = ["name", "type", "shape", "gamma", "n_evals", "n_spikes", "kappa", "kappa_lo",
+          "kappa_hi", "mp_ks", "htmp_ks", "loglik_ratio", "fit_quality", "alpha", "phase",
+          "status"]
 
 
 class OutFormat(str, Enum):
@@ -55,10 +56,25 @@ def to_markdown(df) -> str:
 
 def _summary_text(s) -> str:
     phases = ", ".join(f"{k}: {v}" for k, v in s.phase_counts.items()) or "none"
+    kappa = (f"kappa median {s.kappa_median:.4g} (mean {s.kappa_mean:.4g}) over {s.n_kappa} "
+             f"measured" if s.n_kappa else "no measured kappa")
     return (f"{s.n_layers} layers ({s.n_ok} ok, {s.n_partial} partial, {s.n_failed} failed, "
-            f"{s.n_skipped} skipped); kappa median {s.kappa_median:.4g} (mean "
-            f"{s.kappa_mean:.4g}, {s.n_kappa} layers); alpha median {s.alpha_median:.4g} "
-            f"(mean {s.alpha_mean:.4g}, {s.n_alpha} layers); phases: {phases}")
+            f"{s.n_skipped} skipped); {kappa}, {s.n_mp_like} MP-like (kappa = inf), "
+            f"{s.n_kappa_below} below the search range; {s.n_poor_fit} poor fit(s); "
+            f"alpha median {s.alpha_median:.4g} (mean {s.alpha_mean:.4g}, {s.n_alpha} layers); "
+            f"phases: {phases}")
+
+
+def human_table(df) -> str:
+    """The short columns as text; kappa written as a value, "MP-like (≥ lo)" or "≤ hi" (a
+    bound is never printed as a value), "(weak)" after a weak verdict."""
+    from ..analysis._format import kappa_text, weak_reasons
+
+    t = df[_SHORT].copy()
+    t["kappa"] = [kappa_text(r, interval=False) for _, r in df.iterrows()]
+    t["phase"] = [f"{r['phase']} (weak)" if weak_reasons(r) else r["phase"]
+                  for _, r in df.iterrows()]
+    return t.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
 
 
 class Device(str, Enum):
@@ -129,8 +145,7 @@ def analyze_command(
         typer.echo(to_markdown(df))
         typer.echo("\n" + _summary_text(summary))
     else:
-        typer.echo(df[_SHORT].to_string(index=False, na_rep="",
-                                        float_format=lambda v: f"{v:.4g}"))
+        typer.echo(human_table(df))
         typer.echo("\n" + _summary_text(summary))
         bad = df[df["status"].isin(["failed", "partial"])]
         for r in bad.itertuples(index=False):

@@ -110,10 +110,28 @@ class Profile:
         F, S = table.cdf_sf(xb)
         return np.log(np.maximum(S if self.inverse else F, _P_FLOOR))
 
+    def _cut_logp(self, table, xb: np.ndarray) -> np.ndarray:
+        """log P(Y <= cut): the event has probability near 1, so the phase's CDF (absolute
+        precision ~1e-14, no tail integrals to build) is all it needs.  Beyond the table's
+        far end the mass left is < e^-30: P = 1 there."""
+        lo, hi = table.x0[0], table.x0[-1]
+        if np.any(xb > hi) if self.inverse else np.any(xb < lo):
+            return self._event_logp(table, xb)        # the improbable side: full treatment
+        F = np.where(xb > hi, 1.0, 0.0)
+        inside = (xb >= lo) & (xb <= hi)
+        if np.any(inside):
+            F[inside] = np.clip(table.phase(xb[inside]) / (math.pi * table.c), 0.0, 1.0)
+        return np.log(np.maximum(1.0 - F if self.inverse else F, _P_FLOOR))
+
+    def _logp(self, table, xb: np.ndarray, censor: bool) -> np.ndarray:
+        if censor:
+            return self._event_logp(self._event_table(table, True), xb)
+        return self._cut_logp(table, xb)
+
     def _boundary(self, table, t: np.ndarray) -> np.ndarray:
         out = np.zeros(len(t))
         for zb, w, censor in self.bounds:
-            out += w * self._event_logp(self._event_table(table, censor), zb * np.exp(t))
+            out += w * self._logp(table, zb * np.exp(t), censor)
         return out
 
     def _g(self, table, t: np.ndarray) -> np.ndarray:
@@ -154,7 +172,7 @@ class Profile:
             x = zb * math.exp(t)
             xa = np.array([x * math.exp(-_FD), x, x * math.exp(_FD)])
             lf = tab.logpdf(xa)
-            logp = float(self._event_logp(tab, xa[1:2])[0])
+            logp = float(self._logp(table, xa[1:2], censor)[0])
             if not math.isfinite(logp):
                 return -math.inf, math.nan, math.nan
             d1 = (lf[2] - lf[0]) / (2 * _FD)                 # x d/dx log f

@@ -21,14 +21,16 @@ class Spectrum:
     n_zero: int
     tol: float = 0.0
 
-    def zero_note(self) -> str:
-        """A message when most eigenvalues were set aside as numerically zero (the fit then
-        describes only the rest), else ""."""
+    def zero_note(self, censored: bool = False) -> str:
+        """A message when most eigenvalues are numerically zero, else "".  ``censored``: the
+        fit counts them as observations "<= tol" (HTMP fits); otherwise they were set
+        aside and the fit describes only the rest."""
         if self.n_zero <= len(self.positive):
             return ""
-        return (f"{self.n_zero} of {len(self.x)} eigenvalues are <= the zero tolerance "
-                f"{self.tol:.3g} and were set aside; the fit describes the other "
-                f"{len(self.positive)} only")
+        head = f"{self.n_zero} of {len(self.x)} eigenvalues are <= the zero tolerance {self.tol:.3g}"
+        if censored:
+            return f"{head}; the fit knows them only as below it (censored)"
+        return f"{head} and were set aside; the fit describes the other {len(self.positive)} only"
 
 
 def resolve(eigs, gamma=None, N=None, M=None, *, need_gamma=True, min_size=2) -> Spectrum:

@@ -172,4 +172,4 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
                       res["lo"], res["hi"], math.exp(prof.u(best)), mp_scale=mp_scale, htmp_scale=prof.cache[best][1],
                       mp_ks=mp_ks, htmp_ks=htmp_ks, loglik_mp=ll_mp, loglik_htmp=ll_h,
                       loglik_ratio=llr, htmp_status=res["status"], n_evals=len(prof.cache),
-                      message="; ".join(m for m in (msg, sp.zero_note()) if m), **base)
+                      message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m), **base)

@@ -103,7 +103,24 @@ class HTMPFit(FitResult):
 
 
 _LAWS = {"htmp": HTMP, "inverse-htmp": InverseHTMP}
-_COARSE = 5      # the search moves on every 5th fine point (0.1 in log kappa)
+# The search moves on a lattice of the fine grid that layers with the same gamma share
+# (the law tables are cached per grid point): 0.1 in log kappa below kappa = 10, 0.2 up to
+# kappa = 30, 0.4 above, where tables cost ~0.1 ms per unit of kappa to build and an
+# n <= 15000 spectrum resolves log kappa to no better than ~0.2 (docs/fitting.md).
+_LATTICE = ((round(math.log(10.0) / FINE), 5), (round(math.log(30.0) / FINE), 10),
+            (10 ** 9, 20))
+
+
+def _lattice(klo: int, khi: int) -> np.ndarray:
+    """Sorted fine indices of the search lattice in [klo, khi], the bounds included."""
+    pts, start = [klo, khi], klo
+    for end, step in _LATTICE:
+        first = -((-start) // step) * step
+        pts.extend(range(first, min(end, khi + 1), step))
+        start = max(start, end)
+        if start > khi:
+            break
+    return np.unique(np.clip(np.array(pts, dtype=int), klo, khi))
 
 
 def _moment_kappa(y: np.ndarray, gamma: float) -> float:
@@ -125,47 +142,49 @@ def _start_kappa(y: np.ndarray, gamma: float) -> float:
     return _moment_kappa(z, gamma)
 
 
-def _search(prof: Profile, k0: int, klo: int, khi: int, max_evals: int, step: int):
-    """Discrete maximum of the profile on the coarse grid (indices multiple of _COARSE; the
-    bounds klo, khi themselves are grid points too).
+def _search(prof: Profile, k0: int, L: np.ndarray, max_evals: int, step: int):
+    """Discrete maximum of the profile on the lattice L (sorted fine indices).
 
-    Bracket from k0 (first points k0 -+ ``step`` coarse points, growing moves), then
-    successive parabolic steps rounded to the coarse grid until the bracket is three
-    neighbouring coarse points.  Returns (a, b, c, status) in fine indices.
+    Bracket from the lattice point nearest k0 (first points -+ ``step`` lattice points,
+    growing moves), then successive parabolic steps rounded to the lattice until the
+    bracket is three neighbouring lattice points.  Returns (a, b, c, status) in fine indices.
     """
-    C = _COARSE
-    lo_in, hi_in = -((-klo) // C), khi // C               # coarse points inside the bounds
-    lo_c, hi_c = lo_in - (klo % C != 0), hi_in + (khi % C != 0)   # the bounds as end points
-
-    def fine(j):                     # coarse index -> fine index; the ends map to the bounds
-        return klo if j < lo_in else khi if j > hi_in else j * C
+    hi_c = len(L) - 1
 
     def f(j):
-        return prof(fine(j))
+        return prof(int(L[j]))
 
-    b = min(max(round(k0 / C), lo_c), hi_c)
-    a, c = max(lo_c, b - step), min(hi_c, b + step)
+    def fine(*js):
+        return tuple(int(L[j]) for j in js)
+
+    b = min(int(np.searchsorted(L, k0)), hi_c)
+    if b > 0 and k0 - L[b - 1] < L[b] - k0:
+        b -= 1
+    a, c = max(0, b - step), min(hi_c, b + step)
     if a == b:
         b, c = min(a + 1, hi_c), min(a + 2, hi_c)
     if b == c:
-        a, b = max(lo_c, c - 2), max(lo_c, c - 1)
+        a, b = max(0, c - 2), max(0, c - 1)
     while True:
         if len(prof.cache) >= max_evals:
-            return fine(a), fine(b), fine(c), "max-iter"
+            return fine(a, b, c) + ("max-iter",)
         fa, fb, fc = f(a), f(b), f(c)
-        if fa > fb and a > lo_c:                      # move left
-            a, b, c = max(lo_c, a - 2 * (c - a)), a, b
+        if fa > fb and a > 0:                         # move left
+            a, b, c = max(0, a - 2 * (c - a)), a, b
         elif fc > fb and c < hi_c:                    # move right
             a, b, c = b, c, min(hi_c, c + 2 * (c - a))
         elif fa > fb or fc > fb:                      # best at a bound
-            return (fine(a), fine(a), fine(b), "at-lower-bound") if fa > fc else \
-                   (fine(b), fine(c), fine(c), "mp-like")
+            return fine(a, a, b) + ("at-lower-bound",) if fa > fc else \
+                   fine(b, c, c) + ("mp-like",)
         else:
             break
     while c - a > 2 and len(prof.cache) < max_evals:
         fa, fb, fc = f(a), f(b), f(c)
-        top = parabola((fine(a), fine(b), fine(c)), (fa, fb, fc))
-        v = round(top[0] / C) if top is not None else None
+        top = parabola(fine(a, b, c), (fa, fb, fc))
+        v = None
+        if top is not None:
+            v = int(np.clip(np.searchsorted(L, top[0]), 1, hi_c))
+            v -= int(top[0] - L[v - 1] < L[v] - top[0])
         if v is None or not a < v < c or v == b:      # bisect the larger side
             v = (a + b) // 2 if b - a > c - b else (b + c + 1) // 2
         if v == b or not a < v < c:
@@ -177,8 +196,7 @@ def _search(prof: Profile, k0: int, klo: int, khi: int, max_evals: int, step: in
             c = v
         else:
             a = v
-    status = "ok" if c - a <= 2 else "max-iter"
-    return fine(a), fine(b), fine(c), status
+    return fine(a, b, c) + ("ok" if c - a <= 2 else "max-iter",)
 
 
 def _refine(prof: Profile, a: int, b: int, c: int, max_evals: int) -> tuple[int, float]:
@@ -213,38 +231,35 @@ def _curvature(prof: Profile, u_best: float) -> float:
     return curv if curv < 0 else math.nan
 
 
-def _limit(prof: Profile, kb: int, target: float, kbound: int, direction: int,
-           guess: float) -> float:
-    """u where the profile falls to ``target`` walking from kb towards kbound, linearly
-    interpolated between the bracketing grid points; None if it stays above up to kbound.
+def _limit(prof: Profile, kb: int, target: float, L: np.ndarray, direction: int,
+           guess: float) -> float | None:
+    """u where the profile falls to ``target`` walking from kb outwards over the lattice L
+    in ``direction``, linearly interpolated between the bracketing points (lattice points
+    are shared by layers with the same gamma); None if it stays above to the lattice end.
     ``guess``: the predicted distance in u (from the curvature), nan if unknown."""
-    inside = kb
-    step = max(2, round(guess / FINE)) if math.isfinite(guess) else 10
-    outside = None
+    P = L[L > kb] if direction > 0 else L[L < kb][::-1]      # outward order
+    if len(P) == 0:
+        return None
+    i = int(np.argmin(np.abs(P - (kb + direction * guess / FINE)))) if math.isfinite(guess) else 0
+    inside, outside, step = -1, None, 1                       # -1: kb itself
     while outside is None:
-        k = kb + direction * step
-        k = max(k, kbound) if direction < 0 else min(k, kbound)
-        if prof(k) < target:
-            outside = k
+        if prof(int(P[i])) < target:
+            outside = i
         else:
-            inside = k
-            if k == kbound:
+            inside = i
+            if i == len(P) - 1:
                 return None
-            step *= 2
-    for _ in range(2):                    # two secant steps shrink the bracket
-        gap = abs(outside - inside)
-        if gap <= 2:
-            break
-        f_in, f_out = prof(inside), prof(outside)
-        frac = (f_in - target) / (f_in - f_out) if math.isfinite(f_out) else 0.5
-        k = inside + direction * min(max(1, round(frac * gap)), gap - 1)
-        if prof(k) < target:
-            outside = k
+            i, step = min(i + step, len(P) - 1), 2 * step
+    while outside - inside > 1:                               # bisect
+        mid = (inside + outside) // 2
+        if prof(int(P[mid])) < target:
+            outside = mid
         else:
-            inside = k
-    f_in, f_out = prof(inside), prof(outside)
+            inside = mid
+    k_in, k_out = (kb if inside < 0 else int(P[inside])), int(P[outside])
+    f_in, f_out = prof(k_in), prof(k_out)
     frac = (f_in - target) / (f_in - f_out) if math.isfinite(f_out) else 0.5
-    return prof.u(inside) + frac * (prof.u(outside) - prof.u(inside))
+    return prof.u(k_in) + frac * (prof.u(k_out) - prof.u(k_in))
 
 
 def _fit_profile(prof: Profile, gamma: float, kappa_min: float, kappa_max: float,
@@ -260,14 +275,15 @@ def _fit_profile(prof: Profile, gamma: float, kappa_min: float, kappa_max: float
     else:   # a later spike round: the optimum moves little once a few spikes are set aside
         u0, step = u_start, 1
     kstart = min(max(round(u0 / FINE), klo), khi)
-    a, b, c, status = _search(prof, kstart, klo, khi, max_iter, step)
+    L = _lattice(klo, khi)
+    a, b, c, status = _search(prof, kstart, L, max_iter, step)
     best, u_est = (_refine(prof, a, b, c, max_iter) if status == "ok" else (b, prof.u(b)))
     curv = _curvature(prof, u_est)
     kappa = {"mp-like": math.inf, "at-lower-bound": math.nan}.get(status, math.exp(u_est))
     se = math.exp(u_est) / math.sqrt(-curv) if status == "ok" and math.isfinite(curv) \
         else math.nan
     return dict(best=best, u=u_est, status=status, k0=k0, kappa=kappa, se=se, curv=curv,
-                lo=math.nan, hi=math.nan, klo=klo, khi=khi)
+                lo=math.nan, hi=math.nan, klo=klo, khi=khi, lattice=L)
 
 
 def _interval(prof: Profile, res: dict) -> dict:
@@ -279,8 +295,9 @@ def _interval(prof: Profile, res: dict) -> dict:
         return res
     guess = math.sqrt(2 * LR95 / -curv) if math.isfinite(curv) else math.nan
     target = ll_best - LR95
-    lo = None if best <= res["klo"] else _limit(prof, best, target, res["klo"], -1, guess)
-    hi = None if best >= res["khi"] else _limit(prof, best, target, res["khi"], +1, guess)
+    L = res["lattice"]
+    lo = None if best <= res["klo"] else _limit(prof, best, target, L, -1, guess)
+    hi = None if best >= res["khi"] else _limit(prof, best, target, L, +1, guess)
     res["lo"] = 0.0 if lo is None else math.exp(lo)
     res["hi"] = math.inf if hi is None else math.exp(hi)
     return res
@@ -345,7 +362,7 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
                    ks=ks_statistic(y, prof.conditional_cdf(best, y)), n_used=int(len(y)),
                    n_spikes=int(len(spikes)), spikes=tuple(float(s) for s in np.sort(spikes)),
                    n_zero=sp.n_zero, kappa_max=kappa_max, n_evals=n_prev + len(prof.cache),
-                   status=status, message="; ".join(m for m in (msg, sp.zero_note()) if m))
+                   status=status, message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m))
 
 
 def fit_htmp(eigs, *, gamma=None, N=None, M=None, kappa_min: float = KAPPA_MIN,

@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 import math
 
+from ..analysis._format import kappa_text, weak_reasons
+
 __all__ = ["fmt", "layer_notes", "summary_cards"]
 
 SMALL_TAIL = 50      # a power-law fit on fewer tail eigenvalues gets a caution
@@ -44,35 +46,50 @@ def _mp_note(r):
     ns = int(_num(r["n_spikes"])) if math.isfinite(_num(r["n_spikes"])) else 0
     spikes = ("no eigenvalue above the spike threshold" if ns == 0 else
               f"{ns} eigenvalue{'s' if ns > 1 else ''} above the spike threshold "
-              f"{fmt(r['mp_threshold'])} (set aside as spikes)")
-    return "", (f"Marchenko–Pastur fit: σ² = {fmt(r['mp_scale'])}, bulk edge "
-                f"{fmt(r['mp_bulk_max'])}; {spikes}; KS distance of the bulk "
-                f"{fmt(r['mp_ks'])}.")
+              f"{fmt(r['mp_threshold'])}")
+    return "", (f"Marchenko–Pastur spike model: σ² = {fmt(r['mp_scale'])} (mean of the bulk), "
+                f"bulk edge {fmt(r['mp_bulk_max'])}; {spikes} (Johnstone's edge + 3 "
+                f"Tracy–Widom scales).")
 
 
-def _htmp_note(r):
+def _comparison_note(r):
+    """MP and HTMP on the same eigenvalues: the evidence behind the label."""
     st = r["htmp_status"]
-    k = fmt(r["kappa"])
-    if st == "skipped":
-        return "muted", ("HTMP not fitted: the matrix is square (γ = 1) and HTMP needs "
-                         "γ &lt; 1.")
-    if st == "failed":
-        return "bad", f"HTMP fit failed: {_e(_msg(r, 'htmp'))}"
     if st == "":
-        return "muted", "HTMP fit not made (not requested, or the fit raised: see below)."
+        return "muted", "MP vs HTMP comparison not made (not requested, or it raised: see below)."
+    if st == "failed":
+        return "bad", f"MP vs HTMP comparison failed: {_e(_msg(r, 'htmp'))}"
+    n_used, aside = fmt(r["n_used"]), _num(r["n_set_aside"])
+    zero = _num(r["n_zero"])
+    setdesc = f"the same {n_used} eigenvalues"
+    extra = []
+    if aside > 0:
+        extra.append(f"the top {fmt(aside)} set aside as spikes for both laws")
+    if _num(r["n_excess"]) > 0:
+        extra.append(f"{fmt(r['n_excess'])} more MP spikes beyond the spike budget kept in")
+    if zero > 0:
+        extra.append(f"{fmt(zero)} numerically zero ones counted as 'below the tolerance'")
+    if extra:
+        setdesc += " (" + "; ".join(extra) + ")"
+    ks = (f"KS distance MP {fmt(r['mp_ks'])}" + (f", HTMP {fmt(r['htmp_ks'])}"
+                                                 if math.isfinite(_num(r["htmp_ks"])) else "")
+          + f" (95 % critical value {fmt(r['ks_crit'])})")
+    if st == "too-few":
+        return "warn", (f"On {setdesc}: {ks}. Too few eigenvalues for a κ fit: no κ, and no "
+                        "label that needs one.")
+    k = kappa_text(r)
+    llr = fmt(r["loglik_ratio"])
     if st == "mp-like":
-        return "warn", (f"HTMP: κ reached its search cap ({k}). This bulk is not "
-                        "distinguishable from Marchenko–Pastur by this fit; κ is only a lower "
-                        "bound, and no HTMP curve is drawn (it would coincide with MP).")
-    if st == "at-lower-bound":
-        return "warn", (f"HTMP: κ reached its lower search bound ({k}); the fitted value is "
-                        "a bound, the true κ may be smaller. No interval is given.")
-    lo, hi = fmt(r["kappa_lo"]), fmt(r["kappa_hi"])
-    ci = (f" (rough 95% interval {lo}–{hi} from the likelihood curvature; not calibrated)"
-          if lo and hi else "")
-    extra = " The search stopped at its iteration cap." if st == "max-iter" else ""
-    return ("warn" if extra else ""), (f"HTMP fit: κ = {k}{ci}, σ² = {fmt(r['htmp_scale'])}, "
-                                       f"KS distance {fmt(r['ks'])}.{extra}")
+        kap = (f"the likelihood is flat towards MP: κ = ∞ (MP-like), κ ≥ {fmt(r['kappa_lo'])} "
+               "at 95 %")
+    elif st == "at-lower-bound":
+        kap = (f"κ is below the search range ({k}, 95 % upper limit); no point value")
+    else:
+        kap = f"κ = {k} (nominal 95 % profile-likelihood interval)"
+    cls = "warn" if str(r["fit_quality"]) == "poor" or st == "max-iter" else ""
+    return cls, (f"MP and HTMP fitted the same way (maximum likelihood, scale free, γ = N/(M+1) "
+                 f"= {fmt(r['gamma_eff'])}) on {setdesc}: {ks}; log-likelihood ratio HTMP vs MP "
+                 f"{llr}; {kap}. Fit quality of the preferred law: {_e(r['fit_quality'])}.")
 
 
 def _pl_note(r):
@@ -107,13 +124,16 @@ def layer_notes(r) -> list:
         return [("bad", f"Could not be analysed: {_e(r['message'])}")]
     notes = []
     if r["phase"]:
-        notes.append(("", f"Phase: <b>{_e(r['phase'])}</b> — {_e(r['phase_reason'])}"))
+        weak = weak_reasons(r)
+        notes.append(("warn" if weak or r["phase"] == "unresolved" else "",
+                      f"Why <b>{_e(r['phase'])}</b>: {_e(r['phase_reason'])}."
+                      + (f" <b>Weak verdict</b>: {_e('; '.join(weak))}." if weak else "")))
     zero = _num(r["n_zero"])
     if math.isfinite(zero) and zero > 0:
         notes.append(("warn" if zero / _num(r["n_evals"]) > 0.2 else "",
                       f"{fmt(zero)} of {fmt(r['n_evals'])} eigenvalues are numerically zero "
                       f"(rank {fmt(r['rank'])})."))
-    notes += [_mp_note(r), _htmp_note(r), _pl_note(r)]
+    notes += [_comparison_note(r), _mp_note(r), _pl_note(r)]
     if st == "partial":
         notes.append(("bad", f"Some fits failed: {_e(r['message'])}"))
     return notes
@@ -127,7 +147,10 @@ def summary_cards(s) -> str:
     cards = [card(s.n_layers, "layers"),
              card(f"{s.n_ok} / {s.n_partial} / {s.n_failed} / {s.n_skipped}",
                   "ok / partial / failed / skipped"),
-             card(fmt(s.kappa_median) or "–", f"median κ ({s.n_kappa} layers)"),
+             card(fmt(s.kappa_median) or "–", f"median κ of {s.n_kappa} measured"),
+             card(f"{s.n_mp_like} / {s.n_kappa_below}", "κ MP-like / below range"),
+             card(s.n_poor_fit, "poor fits"),
              card(fmt(s.alpha_median) or "–", f"median α ({s.n_alpha} layers)")]
     return (f'<div class="cards">{"".join(cards)}</div>'
-            f'<div class="sub">phases: {_e(phases)}</div>')
+            f'<div class="sub">phases: {_e(phases)}. κ at a search end is a bound (MP-like: '
+            "κ = ∞, the likelihood flat towards MP): counted, never averaged.</div>")

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, MaxNLocator, NullLocator
 
-from ..fitting import PHASES
+from ..fitting import LABELS
 from ..laws import HTMP, MarchenkoPastur
 from ..nn import depth_key
 
@@ -26,9 +26,10 @@ __all__ = ["PHASE_COLORS", "new_figure", "to_data_uri", "plot_esd", "plot_overvi
 # one colour per phase (shared with the HTML badges); grey for "no phase"
 PHASE_COLORS = {"random-like": "#4C78A8", "bleeding-out": "#72B7B2", "bulk+spikes": "#54A24B",
                 "bulk-decay": "#F58518", "heavy-tailed": "#E45756",
-                "rank-collapse": "#B279A2", "": "#9D9D9D"}
+                "rank-collapse": "#B279A2", "unresolved": "#5F5F5F", "": "#9D9D9D"}
 PHASE_MARKERS = {"random-like": "o", "bleeding-out": "s", "bulk+spikes": "D",
-                 "bulk-decay": "^", "heavy-tailed": "v", "rank-collapse": "X", "": "."}
+                 "bulk-decay": "P", "heavy-tailed": "*", "rank-collapse": "X",
+                 "unresolved": "h", "": "."}
 MP_COLOR, HTMP_COLOR, HIST_COLOR = "#1f1f1f", "#D62728", "#9ecae1"
 
 
@@ -92,22 +93,23 @@ def _finite(v) -> bool:
 def _curves(fit: dict, n: int):
     """[(label, law, weight, style)] of the fits that can be drawn.
 
-    ``weight`` is the share of the eigenvalues the fit describes (zeros and set-aside
-    spikes excluded), so the curve is comparable with a histogram of all eigenvalues.
+    The two laws of the same-data comparison: MP at its ML scale on the common set (the
+    comparison uses its kappa -> inf stand-in, indistinguishable at this n) and HTMP at the
+    fitted kappa.  ``weight`` is the share of the eigenvalues in that set (spikes set aside
+    and numerically zero ones excluded), so a curve is comparable with a histogram of all
+    eigenvalues.
     """
     out = []
-    g = fit.get("gamma", math.nan)
-    if not (_finite(g) and 0 < g <= 1):
+    g = fit.get("gamma_eff", math.nan)
+    if not (_finite(g) and 0 < g < 1):
         return out
-    used = n - int(fit.get("n_zero") or 0)
-    if _finite(fit.get("mp_scale")) and fit["mp_scale"] > 0:
-        w = (used - int(fit.get("n_spikes") or 0)) / n
-        out.append((f"MP  σ²={fit['mp_scale']:.3g}",
-                    MarchenkoPastur(gamma=g, scale=fit["mp_scale"]), w,
+    w = int(fit.get("n_used") or 0) / n
+    if _finite(fit.get("mp_limit_scale")) and fit["mp_limit_scale"] > 0:
+        out.append((f"MP  σ²={fit['mp_limit_scale']:.3g}",
+                    MarchenkoPastur(gamma=g, scale=fit["mp_limit_scale"]), w,
                     dict(color=MP_COLOR, lw=1.6, ls="--")))
-    ok = fit.get("htmp_status") in ("ok", "max-iter", "at-lower-bound")
-    if ok and g < 1 and _finite(fit.get("kappa")) and _finite(fit.get("htmp_scale")):
-        w = (used - int(fit.get("htmp_n_spikes") or 0)) / n
+    ok = fit.get("htmp_status") in ("ok", "max-iter")
+    if ok and _finite(fit.get("kappa")) and _finite(fit.get("htmp_scale")):
         out.append((f"HTMP  κ={fit['kappa']:.3g}",
                     HTMP(gamma=g, kappa=fit["kappa"], scale=fit["htmp_scale"]), w,
                     dict(color=HTMP_COLOR, lw=1.8)))
@@ -117,8 +119,8 @@ def _curves(fit: dict, n: int):
 def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
     """Histogram (density) of ``eigs`` with the fitted MP / HTMP densities; returns ``ax``.
 
-    ``fit``: the layer's fitted values (``Analysis.fits(name)`` plus ``n_zero``,
-    ``n_spikes``, ``htmp_n_spikes``, ``htmp_status``).  Linear axes show the bulk (up to
+    ``fit``: the layer's fitted values (``Analysis.fits(name)``: ``gamma_eff``,
+    ``mp_limit_scale``, ``kappa``, ``htmp_scale``, ``htmp_status``, ``n_used``, ...).  Linear axes show the bulk (up to
     1.15x the largest eigenvalue); ``loglog`` shows all positive eigenvalues on log-spaced
     bins, where a power-law tail is a straight line.  The power-law ``xmin`` is marked.
     """
@@ -130,7 +132,7 @@ def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
                 transform=ax.transAxes)
         return ax
     lo, hi = float(pos.min()), float(pos.max())
-    edge = float(fit.get("mp_bulk_max", math.nan) or math.nan)
+    edge = float(fit.get("mp_bulk_max", math.nan))
     if loglog:
         bins = np.geomspace(lo, hi * 1.0001, 60) if hi > lo else 10
         ax.set_xscale("log")
@@ -198,46 +200,61 @@ def plot_overview(table, *, axes):
     """kappa (top) and WeightWatcher alpha (bottom) against layer depth; returns ``axes``.
 
     Depth is the layer's position in natural name order.  Colour and marker show the
-    phase.  A kappa at its search cap (HTMP status "mp-like") is drawn hollow at the cap:
-    it is a lower bound, not a value.
+    phase.  A measured kappa is drawn with its 95 % interval; a bound is drawn hollow at the
+    bound, never as a value: MP-like (kappa = inf) as ▲ at its lower limit, a kappa below
+    the search range as ▼ at its upper limit.
     """
     ax_k, ax_a = axes
     t = table.iloc[sorted(range(len(table)), key=lambda i: depth_key(str(table["name"].iloc[i])))]
     depth = np.arange(len(t))
     phases = [p if p in PHASE_COLORS else "" for p in t["phase"].astype(str)]
     kappa = t["kappa"].to_numpy(float)
+    lo, hi = t["kappa_lo"].to_numpy(float), t["kappa_hi"].to_numpy(float)
     alpha = t["alpha"].to_numpy(float)
-    capped = (t["htmp_status"].astype(str) == "mp-like").to_numpy()
+    st = t["htmp_status"].astype(str).to_numpy()
+    measured = np.isin(st, ("ok", "max-iter")) & np.isfinite(kappa)
+    mp_like = (st == "mp-like") & np.isfinite(lo) & (lo > 0)
+    below = (st == "at-lower-bound") & np.isfinite(hi)
     for p in dict.fromkeys(phases):
         sel = np.array([q == p for q in phases])
-        kw = dict(marker=PHASE_MARKERS[p], s=36, zorder=3)
-        ax_k.scatter(depth[sel & ~capped], kappa[sel & ~capped], color=PHASE_COLORS[p], **kw)
-        ax_k.scatter(depth[sel & capped], kappa[sel & capped], facecolors="none",
-                     edgecolors=PHASE_COLORS[p], **kw)
-        ax_a.scatter(depth[sel], alpha[sel], color=PHASE_COLORS[p], **kw)
-    for ax, vals in ((ax_k, kappa), (ax_a, alpha)):
+        c = PHASE_COLORS[p]
+        kw = dict(s=36, zorder=3)
+        m = sel & measured
+        if np.any(m):
+            err = np.vstack([kappa[m] - np.nan_to_num(lo[m], nan=kappa[m].min()),
+                             np.minimum(np.nan_to_num(hi[m], nan=0, posinf=0), 1e6) - kappa[m]])
+            ax_k.errorbar(depth[m], kappa[m], yerr=np.clip(err, 0, None), fmt="none",
+                          ecolor=c, elinewidth=0.8, alpha=0.6, zorder=2)
+            ax_k.scatter(depth[m], kappa[m], marker=PHASE_MARKERS[p], color=c, **kw)
+        ax_k.scatter(depth[sel & mp_like], lo[sel & mp_like], marker="^", facecolors="none",
+                     edgecolors=c, **kw)
+        ax_k.scatter(depth[sel & below], hi[sel & below], marker="v", facecolors="none",
+                     edgecolors=c, **kw)
+        ax_a.scatter(depth[sel], alpha[sel], marker=PHASE_MARKERS[p], color=c, **kw)
+    shown = np.where(measured, kappa, np.where(mp_like, lo, np.where(below, hi, np.nan)))
+    for ax, vals in ((ax_k, shown), (ax_a, alpha)):
         ok = np.isfinite(vals)
         ax.plot(depth[ok], vals[ok], color="0.75", lw=0.8, zorder=1)
         ax.grid(True, color="0.92")
         ax.set_xlim(-0.5, max(len(t) - 0.5, 0.5))
-    good = np.isfinite(kappa) & (kappa > 0)
+    good = np.isfinite(shown) & (shown > 0)
     if np.any(good):
         ax_k.set_yscale("log")
         ax_k.yaxis.set_major_formatter(PowerOfTenFormatter())
         ax_k.yaxis.set_minor_formatter(PowerOfTenFormatter(labelOnlyBase=False))
-        k_lo, k_hi = min(kappa[good].min(), 1.0) / 2, max(kappa[good].max(), 10.0) * 2
+        k_lo, k_hi = min(shown[good].min(), 1.0) / 2, max(shown[good].max(), 10.0) * 2
         ax_k.set_ylim(k_lo, k_hi)
         ax_k.axhspan(k_lo, 2.0, color=PHASE_COLORS["heavy-tailed"], alpha=0.07, zorder=0)
     else:
-        ax_k.text(0.5, 0.5, "no κ fitted (all layers square, skipped or failed)",
+        ax_k.text(0.5, 0.5, "no κ fitted (too few eigenvalues, skipped or failed)",
                   ha="center", va="center", transform=ax_k.transAxes, color="0.4")
-    ax_k.set_ylabel("HTMP κ (log)\nhollow: at cap")
+    ax_k.set_ylabel("HTMP κ (log)\n▲ MP-like ≥, ▼ ≤")
     ax_a.axhspan(2.0, 6.0, color="0.5", alpha=0.06, zorder=0)
     ax_a.set_ylabel("power-law α\n(WeightWatcher)")
     ax_a.set_xlabel("layer depth (natural name order)")
     ax_a.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_k.tick_params(labelbottom=False)
-    _phase_legend(ax_k, [p for p in PHASES if p in phases] + ([""] if "" in phases else []))
+    _phase_legend(ax_k, [p for p in LABELS if p in phases] + ([""] if "" in phases else []))
     return axes
 
 
@@ -247,7 +264,7 @@ def plot_models(labels, summaries, *, axes):
     x = np.arange(len(labels))
     km = np.array([s.kappa_median for s in summaries], dtype=float)
     am = np.array([s.alpha_median for s in summaries], dtype=float)
-    ax_m.plot(x, km, "o-", color=HTMP_COLOR, label="median κ (left)")
+    ax_m.plot(x, km, "o-", color=HTMP_COLOR, label="median measured κ (left)")
     if np.any(np.isfinite(km) & (km > 0)):
         ax_m.set_yscale("log")
         ax_m.yaxis.set_major_formatter(PowerOfTenFormatter())
@@ -261,7 +278,7 @@ def plot_models(labels, summaries, *, axes):
     h2, l2 = ax2.get_legend_handles_labels()
     ax_m.legend(h1 + h2, l1 + l2, fontsize=8, frameon=False)
     bottom = np.zeros(len(labels))
-    for p in PHASES:
+    for p in LABELS:
         c = np.array([s.phase_counts.get(p, 0) for s in summaries], dtype=float)
         if c.any():
             ax_p.bar(x, c, bottom=bottom, color=PHASE_COLORS[p], label=p)
@@ -275,8 +292,8 @@ def plot_models(labels, summaries, *, axes):
 def plot_phase_grid(labels, tables, *, ax):
     """Phase of each layer (rows) in each model (columns), κ written in the cell; returns ax.
 
-    Rows are the layer names present in every table, in natural order.  A κ at its search
-    cap is written "≥cap"; an empty cell text means no κ (square matrix, or not fitted).
+    Rows are the layer names present in every table, in natural order.  The cell text is
+    the measured κ, "MP" (MP-like, κ = ∞), "≤x" (below the search range) or empty (no κ).
     """
     from matplotlib.colors import to_rgb
 
@@ -288,9 +305,11 @@ def plot_phase_grid(labels, tables, *, ax):
             r = rows.loc[name]
             p = str(r["phase"]) if str(r["phase"]) in PHASE_COLORS else ""
             grid[i, j] = to_rgb(PHASE_COLORS[p])
+            st = str(r["htmp_status"])
             k = float(r["kappa"]) if _finite(r["kappa"]) else math.nan
-            text = "" if math.isnan(k) else (f"≥{k:.4g}" if r["htmp_status"] == "mp-like"
-                                             else f"{k:.3g}")
+            text = ("MP" if st == "mp-like" else
+                    f"≤{float(r['kappa_hi']):.2g}" if st == "at-lower-bound" and _finite(r["kappa_hi"])
+                    else "" if math.isnan(k) else f"{k:.3g}")
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white")
     ax.imshow(grid, aspect="auto", interpolation="nearest")
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
@@ -303,7 +322,7 @@ def plot_phase_grid(labels, tables, *, ax):
     ax.set_yticks(np.arange(len(names) + 1) - 0.5, minor=True)
     ax.grid(which="minor", color="white", lw=2)
     ax.tick_params(which="minor", length=0)
-    present = [p for p in PHASES if any(np.allclose(to_rgb(PHASE_COLORS[p]), c)
+    present = [p for p in LABELS if any(np.allclose(to_rgb(PHASE_COLORS[p]), c)
                                           for c in grid.reshape(-1, 3))]
     _phase_legend(ax, present)
     return ax

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..analysis import Analysis
 from ..nn import depth_key
+from ..analysis._format import kappa_text, weak_reasons
 from ._text import fmt, layer_notes, summary_cards
 from .figures import (PHASE_COLORS, new_figure, plot_esd, plot_models,
                       plot_overview, plot_phase_grid, to_data_uri)
@@ -67,9 +68,10 @@ def _slug(text: str) -> str:
 
 
 _COLS = [("name", "layer", "l"), ("shape", "shape", "l"), ("gamma", "γ", ""),
-         ("mp_scale", "MP σ²", ""), ("n_spikes", "spikes", ""), ("kappa", "κ", ""),
-         ("kappa_lo", "κ 95% lo", ""), ("kappa_hi", "κ 95% hi", ""), ("ks", "KS HTMP", ""),
-         ("alpha", "α", ""), ("phase", "phase", "l"), ("status", "status", "l")]
+         ("n_spikes", "MP spikes", ""), ("kappa", "κ (95%)", ""), ("mp_ks", "KS MP", ""),
+         ("htmp_ks", "KS HTMP", ""), ("loglik_ratio", "log LR", ""),
+         ("fit_quality", "fit", "l"), ("alpha", "α", ""), ("phase", "phase", "l"),
+         ("status", "status", "l")]
 
 
 def _table(rows, anchor) -> str:
@@ -83,9 +85,16 @@ def _table(rows, anchor) -> str:
                 cells.append(f'<td class="l name"><a href="#{anchor}-{_slug(str(v))}" '
                              f'title="{html.escape(str(v))}">{html.escape(str(v))}</a></td>')
             elif col == "phase":
-                cells.append(f'<td class="l">{_badge(str(v)) if v else ""}</td>')
-            elif col == "kappa" and r["htmp_status"] == "mp-like":
-                cells.append(f'<td title="at the search cap: a lower bound">≥ {fmt(v)}</td>')
+                weak = weak_reasons(r)
+                mark = (f' <span class="warn" title="{html.escape("; ".join(weak))}">(weak)</span>'
+                        if weak else "")
+                cells.append(f'<td class="l">{_badge(str(v)) if v else ""}{mark}</td>')
+            elif col == "kappa":
+                cells.append(f'<td title="{html.escape(str(r["htmp_status"]))}">'
+                             f'{html.escape(kappa_text(r))}</td>')
+            elif col == "fit_quality":
+                cells.append(f'<td class="l{" warn" if v == "poor" else ""}">'
+                             f'{html.escape(str(v))}</td>')
             else:
                 cells.append(f'<td class="{cls}">{html.escape(fmt(v))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -106,10 +115,9 @@ def _layer_section(r, eigs, anchor, dpi) -> str:
              f'<div class="sub">{html.escape(str(r["type"]))}, shape {html.escape(str(r["shape"]))}'
              f", N = {fmt(r['N'])}, M = {fmt(r['M'])}, γ = N/M = {fmt(r['gamma'])}</div>"]
     if eigs is not None:
-        fit = {k: r[k] for k in ("gamma", "mp_scale", "mp_bulk_max", "kappa", "htmp_scale",
-                                 "alpha", "xmin", "htmp_status")}
-        fit.update(n_zero=_int(r["n_zero"]), n_spikes=_int(r["n_spikes"]),
-                   htmp_n_spikes=_int(r["htmp_n_spikes"]))
+        fit = {k: r[k] for k in ("gamma_eff", "mp_bulk_max", "kappa", "htmp_scale",
+                                 "mp_limit_scale", "alpha", "xmin", "htmp_status")}
+        fit.update(n_used=_int(r["n_used"]))
         fig, (a1, a2) = new_figure(10.0, 3.3, ncols=2, margins=_ESD_MARGINS)
         plot_esd(eigs, fit, ax=a1, loglog=False)
         plot_esd(eigs, fit, ax=a2, loglog=True, legend=False)
@@ -139,11 +147,13 @@ def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
            f'<div class="sub">source: {html.escape(a.source)}</div>',
            summary_cards(a.summary),
            f'<figure><img alt="kappa and alpha by layer depth" src="{overview}">'
-           "<figcaption>Top: HTMP κ per layer (κ → ∞ is Marchenko–Pastur; smaller κ, "
-           "heavier-tailed bulk; shaded: κ &lt; 2, the heavy-tailed range of the phase rules; "
-           "hollow markers: κ reached the search cap, only a lower bound). Bottom: WeightWatcher-"
-           "compatible power-law α of the tail (shaded 2–6: WeightWatcher's usual range). "
-           "Missing points: the fit was not made or failed (see the layer).</figcaption>"
+           "<figcaption>Top: HTMP κ per layer with its 95 % interval (κ → ∞ is "
+           "Marchenko–Pastur; smaller κ, wider bulk; shaded: κ &lt; 2, the heavy-tailed range "
+           "of the phase rules). Hollow ▲: MP-like, κ = ∞, drawn at its 95 % lower limit; "
+           "hollow ▼: κ below the search range, drawn at its upper limit: bounds, not values. "
+           "Bottom: WeightWatcher-compatible power-law α of the tail (shaded 2–6: "
+           "WeightWatcher's usual range). Missing points: no κ (too few eigenvalues, or the "
+           "fit was not made or failed; see the layer).</figcaption>"
            "</figure>",
            "<h3 style='font-family:inherit'>Layers</h3>", _table(rows, anchor)]
     for r in rows:
@@ -164,15 +174,15 @@ def _comparison(pairs, dpi) -> str:
         plot_phase_grid([lab for lab, _ in pairs], tables, ax=ax)
         grid = (f'<figure><img alt="phase of each layer in each model" '
                 f'src="{to_data_uri(fig, dpi=dpi)}"><figcaption>Phase of each layer (rows: the '
-                f"{n_common} layer names all models share) in each model (columns); the number "
-                "is the fitted HTMP κ (≥: at the search cap, a lower bound; empty: no κ, e.g. "
-                "a square matrix).</figcaption></figure>")
+                f"{n_common} layer names all models share) in each model (columns); the text "
+                "is the fitted HTMP κ (MP: MP-like, κ = ∞; ≤x: below the search range; "
+                "empty: no κ fit).</figcaption></figure>")
     toc = "".join(f'<a href="#m{i}">{html.escape(lab)}</a>' for i, (lab, _) in enumerate(pairs))
     return ("<h2>Models side by side</h2>"
             f'<figure><img alt="models compared" src="{models_uri}">'
-            "<figcaption>Left: median over layers of κ and α (layers without a value are "
-            "left out; κ at its cap counts at the cap). Right: number of layers in each "
-            "phase.</figcaption></figure>" + grid +
+            "<figcaption>Left: median over layers of the measured κ and of α (κ at a search "
+            "end, MP-like or below the range, is left out: a bound is not a value). Right: "
+            "number of layers in each phase.</figcaption></figure>" + grid +
             f'<nav class="toc">jump to: {toc}</nav>')
 
 
@@ -194,11 +204,13 @@ def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96
 
     body = [f"<h1>{html.escape(title)}</h1>",
             f'<div class="sub">htmp {html.escape(__version__)} · {len(pairs)} model(s). '
-            "ESD = eigenvalues of WWᵀ/M (N = min dim, M = max dim). MP and HTMP are fitted to "
-            "the bulk (spikes and zeros set aside); their curves are scaled by the share of "
-            "eigenvalues they describe. Phase labels come from fixed rules calibrated on "
-            "simulated spectra (docs/phases.md): a summary of the fits, not an independent "
-            "measurement.</div>"]
+            "ESD = eigenvalues of WWᵀ/M (N = min dim, M = max dim). MP and HTMP are fitted the "
+            "same way (maximum likelihood) to the same eigenvalues: the same top eigenvalues "
+            "set aside as spikes, numerically zero ones counted as below the tolerance; their "
+            "curves are scaled by the share of eigenvalues they describe. Phase labels come "
+            "from fixed rules on that evidence, calibrated on simulated spectra (docs/phases.md): "
+            "a summary of the fits, not an independent measurement; each layer says why it got "
+            "its label, and weak verdicts are marked.</div>"]
     if len(pairs) > 1:
         body.append(_comparison(pairs, dpi))
     body += [_model_section(lab, a, i, dpi) for i, (lab, a) in enumerate(pairs)]
