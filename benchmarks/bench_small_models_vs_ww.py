@@ -9,7 +9,7 @@ dependency; it must use powerlaw<2, see /work/shared/PEERS.md section 0)::
     /tmp/ww-venv/bin/pip install weightwatcher==0.7.7 "powerlaw<2" torch==2.13.0 mnist1d -e .
     python benchmarks/bench_small_models_vs_ww.py [--reps 3] [--blas-threads 1]
         [--htmp-python .venv/bin/python] [--ww-python /tmp/ww-venv/bin/python]
-        [--quick] [--retrain] [--profile MODEL]
+        [--quick] [--retrain] [--live-src] [--profile MODEL]
 
 The model set (built by this script, nothing downloaded): four families trained briefly on
 MNIST-1D (``htmp.demo_training.load_data``, generated offline by the ``mnist1d`` package),
@@ -29,7 +29,11 @@ modes alternate within each repetition (ABBA: the order is reversed on odd repet
 whole-process wall time is measured by this parent, in-process time (the analyze call
 alone) by the child, and the child's CPU time (user + sys, ``getrusage``).
 ``--blas-threads K`` sets OPENBLAS/OMP/MKL_NUM_THREADS=K in the children and
-``torch.set_num_threads(K)`` (default 1; 0 leaves the libraries' own).  Children:
+``torch.set_num_threads(K)`` (default 1; 0 leaves the libraries' own).  The htmp children
+import a snapshot of src/htmp copied (and byte-compiled) at the start of the run, put first
+on PYTHONPATH, so that edits to src/ during a run cannot mix code versions (``--live-src``
+imports the live tree); each child records a fingerprint of the code it imported.
+Children:
 
 * ``htmp`` / ``ww`` (in-process): load every state dict (and, for WeightWatcher, rebuild
   each ``nn.Module`` and load its state dict) before any timing, then time, per model,
@@ -47,8 +51,12 @@ eigenvalues and, given a state dict, cannot tell a Conv1d kernel from a 3-D tens
 skips Conv1d weights; WeightWatcher skips layers with fewer than 8 eigenvalues (its
 ``min_evals``) and counts a Conv1d weight (out, in, k) as M = min(out, in, k) = k
 eigenvalues, so it skips these kernel-3 Conv1d layers too (both tools analyse the same
-Linear layers here; ``htmp.analyze(module)`` would also analyse conv2 as out x in*k).  ``--profile MODEL`` prints cProfile's
-top functions (cumulative) of one warm ``htmp.analyze`` call on MODEL instead.
+Linear layers here; ``htmp.analyze(module)`` would also analyse conv2 as out x in*k).
+
+``--profile MODEL`` instead prints cProfile's top functions (cumulative) of the first
+``htmp.analyze`` call on MODEL after a cold call on another model ("warm") and of a
+second call on MODEL ("repeat").  ``--quick`` (2 models, 1 repetition) writes
+benchmarks/out/small_models_vs_ww_quick.md.
 """
 from __future__ import annotations
 
@@ -57,6 +65,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -225,6 +234,16 @@ def _build_models(names: list[str], retrain: bool) -> None:
 
 
 # ----------------------------------------------------------------------------------- child
+def fingerprint(package_dir) -> str:
+    """sha256 (12 hex digits) of every .py file under ``package_dir``, paths included."""
+    import hashlib
+    h = hashlib.sha256()
+    root = Path(package_dir)
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 def _versions(mode: str) -> dict:
     import numpy
     import scipy
@@ -235,6 +254,8 @@ def _versions(mode: str) -> dict:
     if mode.startswith("htmp"):
         import htmp
         v["htmp"] = htmp.__version__
+        v["htmp_dir"] = str(Path(htmp.__file__).parent)
+        v["htmp_fingerprint"] = fingerprint(Path(htmp.__file__).parent)
     else:
         import powerlaw
         import weightwatcher
@@ -392,7 +413,8 @@ def _report(args, names, manifest, runs, load0, load1, info) -> str:
     L.append("# Small trained models: htmp.analyze vs WeightWatcher 0.7.7 analyze()\n")
     L.append(f"Run {time.strftime('%Y-%m-%d %H:%M')} by `benchmarks/bench_small_models_vs_ww.py"
              f"{' --quick' if args.quick else ''} --reps {args.reps} --blas-threads "
-             f"{args.blas_threads}`; git {info['git']}.\n")
+             f"{args.blas_threads}{' --live-src' if args.live_src else ''}`; git "
+             f"{info['git']}.\n")
     L.append(f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, load average "
              f"{load0[0]:.2f} at start, {load1[0]:.2f} at end (1 min). BLAS/OMP threads and "
              f"torch threads in the children: {args.blas_threads or 'libraries default'}.")
@@ -400,7 +422,20 @@ def _report(args, names, manifest, runs, load0, load1, info) -> str:
              f"scipy {vh['scipy']}, torch {vh['torch']}, htmp {vh['htmp']}). WeightWatcher child: "
              f"`{args.ww_python}` (python {vw['python']}, numpy {vw['numpy']}, scipy "
              f"{vw['scipy']}, torch {vw['torch']}, weightwatcher {vw['weightwatcher']}, powerlaw "
-             f"{vw['powerlaw']}).\n")
+             f"{vw['powerlaw']}).")
+    fps = sorted({r["versions"]["htmp_fingerprint"] for m in ("htmp", "htmp_once")
+                  for r in runs[m]})
+    dirs = sorted({r["versions"]["htmp_dir"] for m in ("htmp", "htmp_once") for r in runs[m]})
+    if info["snapshot"]:
+        L.append(f"htmp code: a snapshot of src/htmp copied at the start of the run "
+                 f"(fingerprint {info['snapshot']}; the children imported {', '.join(dirs)}, "
+                 f"fingerprint {', '.join(fps)}); git {info['git']} is the tree it came from.")
+    else:
+        L.append(f"htmp code: the live {', '.join(dirs)} (fingerprints seen: {', '.join(fps)}).")
+    if len(fps) > 1 or (info["snapshot"] and fps != [info["snapshot"]]):
+        L.append("**WARNING: the htmp children did not all run the same htmp code; the "
+                 "htmp numbers mix versions.**")
+    L.append("")
     L.append("Protocol: each measurement a fresh subprocess; per repetition the children "
              "htmp, ww, htmp_once, ww_once (order reversed on odd repetitions). In-process = "
              "the analyze call alone (`htmp.analyze(state_dict)` / "
@@ -557,6 +592,9 @@ def main() -> None:
     ap.add_argument("--ww-python", default=WW_PYTHON)
     ap.add_argument("--quick", action="store_true", help="2 models, 1 repetition")
     ap.add_argument("--retrain", action="store_true")
+    ap.add_argument("--live-src", action="store_true",
+                    help="htmp children import the live src/ (default: a snapshot of "
+                         "src/htmp taken at start, so concurrent edits cannot mix versions)")
     ap.add_argument("--profile", metavar="MODEL", default=None,
                     help="cProfile one warm htmp.analyze call on MODEL and stop")
     ap.add_argument("--top", type=int, default=25)
@@ -588,12 +626,22 @@ def main() -> None:
     python = {"htmp": args.htmp_python, "htmp_once": args.htmp_python,
               "ww": args.ww_python, "ww_once": args.ww_python}
     tmp = Path(tempfile.mkdtemp(prefix="small_vs_ww_", dir=OUT))
+    envs = {m: env for m in MODES}
+    snapshot = None
+    if not args.live_src:      # src/ changes under us: every htmp child imports one copy
+        snapshot = tmp / "src"
+        shutil.copytree(ROOT / "src" / "htmp", snapshot / "htmp",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        subprocess.run([args.htmp_python, "-m", "compileall", "-q", str(snapshot)],
+                       check=True)                   # no bytecode compiling in rep 0
+        pp = os.pathsep.join(x for x in (str(snapshot), env.get("PYTHONPATH")) if x)
+        envs["htmp"] = envs["htmp_once"] = dict(env, PYTHONPATH=pp)
     load0 = os.getloadavg()
     runs = {m: [] for m in MODES}
     order = []
     for rep in range(args.reps):
         for mode in (MODES if rep % 2 == 0 else MODES[::-1]):      # ABBA
-            r = _run(mode, python[mode], tmp, rep, names, env, args.blas_threads)
+            r = _run(mode, python[mode], tmp, rep, names, envs[mode], args.blas_threads)
             runs[mode].append(r)
             order.append((rep, r))
             p2 = sum(r["pass2"].values()) if r["pass2"] else float("nan")
@@ -604,7 +652,9 @@ def main() -> None:
     load1 = os.getloadavg()
     git = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
                          capture_output=True, text=True).stdout.strip()
-    text = _report(args, names, manifest, runs, load0, load1, {"git": git, "order": order})
+    info = {"git": git, "order": order,
+            "snapshot": fingerprint(snapshot / "htmp") if snapshot else None}
+    text = _report(args, names, manifest, runs, load0, load1, info)
     print(text)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     path = REPORT.with_name("small_models_vs_ww_quick.md") if args.quick else REPORT

@@ -99,8 +99,10 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
             futures = [pool.submit(analyse_spec, spec, **kw) for spec in specs]
             for i, (spec, fut) in enumerate(zip(specs, futures), 1):
                 collect(i, spec, fut.result())
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    return df.astype({c: "Int64" for c in INT_COLUMNS}), spectra   # <NA> where not computed
+    cols = {c: [r[c] for r in rows] for c in COLUMNS}
+    for c in INT_COLUMNS:        # nullable integers: <NA> where not computed
+        cols[c] = pd.array([None if v != v else int(v) for v in cols[c]], dtype="Int64")
+    return pd.DataFrame(cols, columns=COLUMNS), spectra
 
 
 def describe_source(source) -> str:

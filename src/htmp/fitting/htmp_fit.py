@@ -199,11 +199,13 @@ def _search(prof: Profile, k0: int, L: np.ndarray, max_evals: int, step: int):
     return fine(a, b, c) + ("ok" if c - a <= 2 else "max-iter",)
 
 
-def _refine(prof: Profile, a: int, b: int, c: int, max_evals: int) -> tuple[int, float]:
-    """Fine grid point nearest the coarse parabola's vertex (evaluated), and the log-kappa
-    estimate from the parabola through the best point and its evaluated neighbours."""
+def _refine(prof: Profile, a: int, b: int, c: int, max_evals: int,
+            fine: bool = True) -> tuple[int, float]:
+    """Fine grid point nearest the coarse parabola's vertex (evaluated when ``fine``), and the
+    log-kappa estimate from the parabola through the best point and its evaluated
+    neighbours."""
     top = parabola((prof.u(a), prof.u(b), prof.u(c)), (prof(a), prof(b), prof(c)))
-    if top is not None and len(prof.cache) < max_evals and c - a > 2:
+    if fine and top is not None and len(prof.cache) < max_evals and c - a > 2:
         k = min(max(round(top[0] / FINE), a + 1), c - 1)
         prof(k)
     ks = sorted(prof.cache)
@@ -263,9 +265,11 @@ def _limit(prof: Profile, kb: int, target: float, L: np.ndarray, direction: int,
 
 
 def _fit_profile(prof: Profile, gamma: float, kappa_min: float, kappa_max: float,
-                 max_iter: int, u_start: float | None = None) -> dict:
+                 max_iter: int, u_start: float | None = None, refine: bool = True) -> dict:
     """Search and refine on one profile: dict(best, u, kappa, se, status, k0, lo, hi, curv)
-    with kappa as described in :class:`HTMPFit` (the interval is :func:`_interval`'s)."""
+    with kappa as described in :class:`HTMPFit` (the interval is :func:`_interval`'s).
+    ``refine``: evaluate one fine-grid point at the vertex (a table of its own: the
+    comparison of :mod:`compare` skips it and keeps the vertex of the lattice points)."""
     k0 = _moment_kappa(prof.z, gamma)   # z ~ HTMP(gamma, kappa, 1/scale) for the inverse law
     klo, khi = round(math.log(kappa_min) / FINE), round(math.log(kappa_max) / FINE)
     if u_start is None:
@@ -277,7 +281,8 @@ def _fit_profile(prof: Profile, gamma: float, kappa_min: float, kappa_max: float
     kstart = min(max(round(u0 / FINE), klo), khi)
     L = _lattice(klo, khi)
     a, b, c, status = _search(prof, kstart, L, max_iter, step)
-    best, u_est = (_refine(prof, a, b, c, max_iter) if status == "ok" else (b, prof.u(b)))
+    best, u_est = (_refine(prof, a, b, c, max_iter, refine) if status == "ok"
+                   else (b, prof.u(b)))
     curv = _curvature(prof, u_est)
     kappa = {"mp-like": math.inf, "at-lower-bound": math.nan}.get(status, math.exp(u_est))
     se = math.exp(u_est) / math.sqrt(-curv) if status == "ok" and math.isfinite(curv) \

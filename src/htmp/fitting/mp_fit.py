@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,6 +59,12 @@ class MPFit(FitResult):
         return MarchenkoPastur(gamma=self.gamma, scale=self.sigma2)
 
 
+@lru_cache(maxsize=256)
+def _mp_median(gamma: float) -> float:
+    """Median of MP(gamma, 1) (a 64-step bisection: cached per gamma)."""
+    return float(MarchenkoPastur(gamma=gamma).ppf(0.5))
+
+
 def tw_edge(sigma2: float, N: int, M: float) -> tuple[float, float]:
     """Johnstone's centring and TW1 scale for the top eigenvalue of W Wᵀ / M (MATH.md section 9)."""
     n1 = max(N - 1, 1)
@@ -84,7 +91,7 @@ def fit_mp(eigs, *, gamma=None, N=None, M=None, margin: float = 3.0,
         raise ValueError(f"margin must be >= 0 (TW scales), got {margin!r}")
     sp = resolve(eigs, gamma, N, M)
     x, g = sp.positive, sp.gamma
-    sigma2 = float(np.median(x) / MarchenkoPastur(gamma=g).ppf(0.5))
+    sigma2 = float(np.median(x) / _mp_median(float(g)))
     spikes_mask = None
     n_iter = 0
     for n_iter in range(1, max_iter + 1):

@@ -293,6 +293,8 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index, partial=False) -> KummerTable
     K = max(8, min(int(big.max()) + 2 if big.size else 2, _KMAX))
     coef = allcoef[:, :K]
     lcoef, pcoef = _log_series(coef, x0, alpha, reach)
+    if partial:      # a fit needs log f and the phase only: drop w's own series (half the memory)
+        coef = np.empty((len(x0), 0), dtype=complex)
     return KummerTable(alpha=alpha, c=c, x0=x0, coef=coef, lcoef=lcoef, pcoef=pcoef,
                        logf0=logf0, theta0=theta0, L_min=complex(Ls[0]), partial=partial)
 
@@ -344,7 +346,7 @@ _BULK_LOG_TAIL = 30.0
 _BULK_LOG_UNDERFLOW = 80.0
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)   # 20-700 KB each: analyses of many checkpoints share their grid points
 def bulk_table(alpha: float, c: float) -> KummerTable:
     """Cached partial table (density only) over the bulk of nu_{alpha,c}; see build_table."""
     return build_table(float(alpha), float(c), log_tail=_BULK_LOG_TAIL,

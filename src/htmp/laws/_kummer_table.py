@@ -28,6 +28,7 @@ class KummerTable:
     c: float
     x0: np.ndarray          # centres, increasing
     coef: np.ndarray        # (n_centres, K) scaled Taylor coefficients of w/w(x0), u = (x-x0)/x0
+                            # (K = 0 in a partial table: fits use lcoef and pcoef only)
     lcoef: np.ndarray       # (n_centres, K) real Taylor coefficients of log f(x0(1+u)) - log f(x0)
     pcoef: np.ndarray       # (n_centres, K) real Taylor coefficients of arg w(x0(1+u)) - arg w(x0)
     logf0: np.ndarray       # log density at the centres
@@ -198,6 +199,26 @@ class KummerTable:
         nodes = mid[:, None] + half[:, None] * rule[0][None, :]
         vals = np.exp(self.logpdf(nodes.ravel())).reshape(nodes.shape)
         return half * (vals @ rule[1])
+
+    def phase_at(self, x: float) -> float:
+        """:meth:`phase` at one point inside the table, in plain floats (a fit's truncation
+        point: ~20x faster than the array path for a single value)."""
+        x0 = self.x0
+        j = int(np.searchsorted(x0, x))
+        j = min(max(j, 1), len(x0) - 1)
+        if x - x0[j - 1] <= x0[j] - x:
+            j -= 1
+        c0 = float(x0[j])
+        u = (x - c0) / c0
+        acc = 0.0
+        for a in self._pcoef_rows[j]:
+            acc = acc * u + a
+        return float(self.theta0[j]) + acc * u
+
+    @cached_property
+    def _pcoef_rows(self):
+        """pcoef as Python lists per centre, highest power first, without the zero constant."""
+        return [row[:0:-1].tolist() for row in self.pcoef]
 
     def phase(self, x: np.ndarray) -> np.ndarray:
         """Continuous arg w(x) inside the table range."""
