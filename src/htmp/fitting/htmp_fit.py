@@ -147,7 +147,8 @@ def _search(prof: Profile, k0: int, L: np.ndarray, max_evals: int, step: int):
 
     Bracket from the lattice point nearest k0 (first points -+ ``step`` lattice points,
     growing moves), then successive parabolic steps rounded to the lattice until the
-    bracket is three neighbouring lattice points.  Returns (a, b, c, status) in fine indices.
+    parabola's vertex is nearest the best point or the bracket is three neighbouring
+    lattice points.  Returns (a, b, c, status) in fine indices.
     """
     hi_c = len(L) - 1
 
@@ -178,6 +179,7 @@ def _search(prof: Profile, k0: int, L: np.ndarray, max_evals: int, step: int):
                    fine(b, c, c) + ("mp-like",)
         else:
             break
+    converged = False
     while c - a > 2 and len(prof.cache) < max_evals:
         fa, fb, fc = f(a), f(b), f(c)
         top = parabola(fine(a, b, c), (fa, fb, fc))
@@ -185,7 +187,10 @@ def _search(prof: Profile, k0: int, L: np.ndarray, max_evals: int, step: int):
         if top is not None:
             v = int(np.clip(np.searchsorted(L, top[0]), 1, hi_c))
             v -= int(top[0] - L[v - 1] < L[v] - top[0])
-        if v is None or not a < v < c or v == b:      # bisect the larger side
+            if v == b:                                # the vertex is nearest b: done
+                converged = True
+                break
+        if v is None or not a < v < c:                # bisect the larger side
             v = (a + b) // 2 if b - a > c - b else (b + c + 1) // 2
         if v == b or not a < v < c:
             break
@@ -196,7 +201,7 @@ def _search(prof: Profile, k0: int, L: np.ndarray, max_evals: int, step: int):
             c = v
         else:
             a = v
-    return fine(a, b, c) + ("ok" if c - a <= 2 else "max-iter",)
+    return fine(a, b, c) + ("ok" if converged or c - a <= 2 else "max-iter",)
 
 
 def _refine(prof: Profile, a: int, b: int, c: int, max_evals: int,
@@ -236,8 +241,9 @@ def _curvature(prof: Profile, u_best: float) -> float:
 def _limit(prof: Profile, kb: int, target: float, L: np.ndarray, direction: int,
            guess: float) -> float | None:
     """u where the profile falls to ``target`` walking from kb outwards over the lattice L
-    in ``direction``, linearly interpolated between the bracketing points (lattice points
-    are shared by layers with the same gamma); None if it stays above to the lattice end.
+    in ``direction``: bracketed to two lattice steps (lattice points are shared by layers
+    with the same gamma), then the parabola through kb and the bracket (linear
+    interpolation where it does not apply); None if it stays above to the lattice end.
     ``guess``: the predicted distance in u (from the curvature), nan if unknown."""
     P = L[L > kb] if direction > 0 else L[L < kb][::-1]      # outward order
     if len(P) == 0:
@@ -252,7 +258,7 @@ def _limit(prof: Profile, kb: int, target: float, L: np.ndarray, direction: int,
             if i == len(P) - 1:
                 return None
             i, step = min(i + step, len(P) - 1), 2 * step
-    while outside - inside > 1:                               # bisect
+    while outside - inside > 2:                               # bisect to 2 lattice steps
         mid = (inside + outside) // 2
         if prof(int(P[mid])) < target:
             outside = mid
@@ -260,8 +266,19 @@ def _limit(prof: Profile, kb: int, target: float, L: np.ndarray, direction: int,
             inside = mid
     k_in, k_out = (kb if inside < 0 else int(P[inside])), int(P[outside])
     f_in, f_out = prof(k_in), prof(k_out)
+    u_in, u_out = prof.u(k_in), prof.u(k_out)
+    if k_in != kb and math.isfinite(f_out):      # the parabola through kb, k_in, k_out
+        pts = sorted([(prof.u(kb), prof(kb)), (u_in, f_in), (u_out, f_out)])
+        top = parabola(*zip(*pts))
+        if top is not None:
+            v, fv = top
+            a = (fv - f_in) / (v - u_in) ** 2 if v != u_in else 0.0
+            if a > 0 and fv >= target:            # f = fv - a (u - v)^2 = target
+                u = v + direction * math.sqrt((fv - target) / a)
+                if min(u_in, u_out) <= u <= max(u_in, u_out):
+                    return u
     frac = (f_in - target) / (f_in - f_out) if math.isfinite(f_out) else 0.5
-    return prof.u(k_in) + frac * (prof.u(k_out) - prof.u(k_in))
+    return u_in + frac * (u_out - u_in)
 
 
 def _fit_profile(prof: Profile, gamma: float, kappa_min: float, kappa_max: float,
