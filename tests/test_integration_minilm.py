@@ -82,8 +82,27 @@ def test_full_analysis_every_row_has_a_status(table):
     assert (analysed["phase"] != "").all()
     assert analysed["alpha"].notna().all() and analysed["mp_scale"].notna().all()
     square = analysed["N"] == analysed["M"]
-    assert (analysed.loc[square, "htmp_status"] == "skipped").all()      # HTMP needs gamma < 1
-    assert analysed.loc[~square, "kappa"].notna().all()                   # 12 FFN + 2 embeddings
+    assert square.sum() == 25 and (analysed.loc[square, "gamma_eff"] == 384 / 385).all()
+    # every layer, square ones included, gets a kappa verdict: a value or a stated bound
+    assert analysed["htmp_status"].isin(["ok", "mp-like", "at-lower-bound"]).all()
+    assert analysed["fit_quality"].isin(["good", "poor"]).all()
+
+
+def test_verdicts_ffn_versus_attention(table):
+    """MP vs HTMP on the same eigenvalues (docs/phases.md, "MiniLM"): HTMP is better on the
+    feed-forward matrices, on attention matrices neither law is, and position_embeddings is
+    no longer heavy-tailed (its old label came from kappa = 0.34 with KS 0.41 vs 0.02)."""
+    t = table[table["status"] == "ok"].set_index("name")
+    better = (t["loglik_ratio"] >= 5) & (t["htmp_ks"] < t["mp_ks"])
+    ffn = t.index.str.contains(r"layer\.\d\.(?:intermediate|output)\.dense")
+    att = t.index.str.contains("attention")
+    assert ffn.sum() == 12 and att.sum() == 24
+    assert better[ffn].sum() >= 11
+    assert t.loc[ffn, "phase"].isin(["bulk-decay", "heavy-tailed"]).sum() >= 11
+    assert better[att].sum() <= 2
+    assert not t.loc[att, "phase"].isin(["bulk-decay", "heavy-tailed"]).any()
+    pos = t.loc["embeddings.position_embeddings.weight"]
+    assert pos["phase"] != "heavy-tailed" and pos["top_share"] > 0.9
 
 
 def test_alpha_matches_weightwatcher(alpha_table, reference):
