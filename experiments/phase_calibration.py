@@ -71,7 +71,7 @@ set-aside count), ``phases._evidence`` on each, and the zero fraction for ZERO_R
 {1e-8, 1e-6, 1e-4}; generation and evidence are timed.  ``phases._decide`` masks the kappa
 evidence below ``thr["MIN_KAPPA_EVALS"]`` positive eigenvalues.  Even seeds calibrate, odd
 seeds are held out.  The grid (``GRID``: SPIKE_SHARE, LLR_MIN, KAPPA_HEAVY, GAP_FACTOR,
-ZERO_FRACTION, TOP_SHARE, ZERO_REL, MIN_KAPPA_EVALS; MIN_ENERGY_EVALS fixed at 20) is
+ZERO_FRACTION, TOP_SHARE, ZERO_REL, MIN_KAPPA_EVALS, MIN_ENERGY_EVALS) is
 searched exhaustively on the calibration half by calling ``_decide`` on the stored evidence;
 the objective is accuracy ("unresolved" counts as a miss), ties go to the point nearest the
 library's defaults in summed |log| distance.
@@ -127,15 +127,16 @@ SPIKE_SHARES = (0.05, 0.10)
 ZERO_RELS = (1e-8, 1e-6, 1e-4)
 GRID = dict(
     SPIKE_SHARE=[0.05, 0.1],
-    LLR_MIN=[2.0, 5.0, 10.0, 20.0, 50.0],
+    LLR_MIN=[1.0, 2.0, 5.0, 10.0, 20.0, 50.0],
     KAPPA_HEAVY=[1.0, 1.5, 2.0, 3.0],
     GAP_FACTOR=[3.0, 5.0, 10.0, 20.0],
-    ZERO_FRACTION=[0.1, 0.2, 0.3],
-    TOP_SHARE=[0.7, 0.8, 0.9, 0.95],
+    ZERO_FRACTION=[0.1, 0.2, 0.3, 0.4],
+    TOP_SHARE=[0.6, 0.7, 0.8, 0.9, 0.95],
     ZERO_REL=list(ZERO_RELS),
     MIN_KAPPA_EVALS=[20, 30, 50],
+    MIN_ENERGY_EVALS=[20, 50, 100],
 )
-FIXED = dict(MIN_ENERGY_EVALS=20)
+FIXED: dict = {}
 
 
 def defaults() -> dict:

@@ -182,9 +182,9 @@ def conclusion(rows, config=None) -> str:
             f"{r['label']} (top 5 % of eigenvalues hold {r['top_share']:.0%} of the trace)"
             for r in collapsed))
     if config is not None and config.weight_decay > 0:
-        text += (f", with the bulk shrinking (MP scale {rows[0]['mp_scale']:.2g} -> "
+        text += (f"; the bulk shrinks (MP scale {rows[0]['mp_scale']:.2g} -> "
                  f"{trained[-1]['mp_scale']:.2g}) under weight decay x steps (equal epochs "
-                 f"give small batches more steps), not batch size as such")
+                 f"give small batches more steps), not because of batch size as such")
     return text + "."
 
 

@@ -42,9 +42,10 @@ def kappa_text(row, *, interval: bool = True) -> str:
 def weak_reasons(row) -> list:
     """Why the row's verdict is weak (empty when it is not): a poor fit, too few
     eigenvalues for kappa, a kappa interval across the heavy-tailed boundary, or a
-    likelihood ratio close to the margin."""
+    likelihood ratio close to the margin.  "unresolved" claims no phase and
+    "rank-collapse" rests on the trace or the zeros, not on a fit: never weak."""
     label = str(row["phase"])
-    if not label or label == "rank-collapse":
+    if label in ("", "rank-collapse", "unresolved"):      # no fit behind it / no claim made
         return []
     out = []
     if str(row["fit_quality"]) == "poor":

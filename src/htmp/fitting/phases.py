@@ -56,9 +56,9 @@ UNRESOLVED = "unresolved"       # neither law describes the layer: no phase is c
 LABELS = PHASES + (UNRESOLVED,)
 
 ZERO_REL = 1e-6          # "near zero": lambda <= ZERO_REL * mean(lambda) (or the rank tolerance)
-ZERO_FRACTION = 0.3      # rank collapse above this share of near-zero eigenvalues
-TOP_SHARE = 0.9          # ... or when the top ceil(5 %) eigenvalues hold more of the trace
-MIN_ENERGY_EVALS = 20    # (the trace rule needs at least this many eigenvalues)
+ZERO_FRACTION = 0.4      # rank collapse above this share of near-zero eigenvalues
+TOP_SHARE = 0.7          # ... or when the top ceil(5 %) eigenvalues hold more of the trace
+MIN_ENERGY_EVALS = 50    # (the trace rule needs at least this many eigenvalues)
 KAPPA_HEAVY = 2.0        # heavy-tailed below this fitted kappa (HTMP preferred)
 GAP_FACTOR = 10.0        # bulk+spikes if a gap above the bulk exceeds this many TW margins
 TOP_FRACTION = 0.05      # the "few" eigenvalues of top_share
