@@ -107,8 +107,9 @@ def test_bulk_table_is_the_full_table_cut_short(alpha, c):
     Fb, Sb = bulk.cdf_sf(x)
     Ff, Sf = full.cdf_sf(x)
     assert np.max(np.abs(Fb - Ff)) < 1e-12 and np.max(np.abs(Sb - Sf)) < 1e-12
-    # same walk, so the same centres where both have them
-    assert np.isin(bulk.x0, full.x0).mean() > 0.9
+    # its own centres too (the bulk walk takes longer steps: phase cap 2.5 instead of 1.5)
+    inner = bulk.x0[(bulk.x0 > full.x0[0]) & (bulk.x0 < full.x0[-1])]
+    np.testing.assert_allclose(bulk.logpdf(inner), full.logpdf(inner), rtol=1e-12, atol=1e-12)
     assert build_table(alpha, c).partial is False
 
 

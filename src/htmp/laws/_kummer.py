@@ -54,6 +54,9 @@ __all__ = ["KummerTable", "build_table", "bulk_table", "kummer_table"]
 
 _TERM_CAP = 4.0          # largest |a_k h^k| accepted in a step (limits cancellation)
 _PHASE_CAP = 1.5         # largest phase change of w per step, radians
+_BULK_PHASE_CAP = 2.5    # ... in the partial tables of fits: half the steps at large c, log f
+                         # within ~1e-12 of the full table's (tests); below pi, so the step's
+                         # principal log still fixes the branch
 _RHO = 0.4               # step length at most _RHO * |z0| (radius of convergence is |z0|)
 _KMAX = 90               # most Taylor terms per step
 _X_FLOOR = 1e-307        # smallest centre on the real axis (standardised x >= 1e-300 stays inside)
@@ -120,8 +123,9 @@ def _coefficients(x0: np.ndarray, r0: np.ndarray, c: float, alpha: float, n: int
 class _Walker:
     """Carries (z, L = log w, r = w'/w) along a path with compensated log sums."""
 
-    def __init__(self, z, L, r, c, alpha):
+    def __init__(self, z, L, r, c, alpha, phase_cap=_PHASE_CAP):
         self.z, self.r, self.c, self.alpha = z, r, c, alpha
+        self.phase_cap = phase_cap
         self.L_hi, self.L_lo = L, 0j
         self.step_len = None
 
@@ -154,7 +158,7 @@ class _Walker:
             w1, dw1, max_term, ok = _taylor(z0, r0, self.c, self.alpha, h)
             if ok and max_term <= _TERM_CAP and w1 != 0:
                 dlog = cmath.log(w1)
-                if abs(dlog.imag) <= _PHASE_CAP:
+                if abs(dlog.imag) <= self.phase_cap:
                     break
             length *= 0.5
         else:  # pragma: no cover - would mean a non-finite state
@@ -208,7 +212,8 @@ def _walk_real(walker: _Walker, direction: float, stop) -> list:
 
 
 def build_table(alpha: float, c: float, *, log_tail: float = _LOG_TAIL,
-                log_underflow: float = _LOG_UNDERFLOW) -> KummerTable:
+                log_underflow: float = _LOG_UNDERFLOW,
+                phase_cap: float = _PHASE_CAP) -> KummerTable:
     """Walk the ODE once for (alpha, c) and return the evaluation table.
 
     ``log_tail`` / ``log_underflow``: the walks stop where the mass below x is e^-log_tail of
@@ -216,12 +221,14 @@ def build_table(alpha: float, c: float, *, log_tail: float = _LOG_TAIL,
     give a *partial* table (``partial=True``, for likelihood fits): the same density inside
     a shorter range; its CDF and sf are off by the mass left outside (the phase anchor
     theta(inf) = pi c is put at the right end), so they lose relative precision in the tails.
+    ``phase_cap``: the largest phase change of w per step (radians, < pi); the partial tables
+    of fits use 2.5 instead of 1.5 (half the steps at large c).
     """
     if not (alpha > -1 and c > 0):
         raise ValueError(f"need alpha > -1 and c > 0, got alpha={alpha!r}, c={c!r}")
     x_m = alpha + c + 1.0
     z, r = _anchor(alpha, c, x_m)
-    w = _Walker(z, 0j, r, c, alpha)              # log w relative to the anchor
+    w = _Walker(z, 0j, r, c, alpha, phase_cap)   # log w relative to the anchor
     while w.z.imag > 0:
         w.step(-1j, w.z.imag)
         if w.z.imag < 1e-300:
@@ -256,7 +263,7 @@ def build_table(alpha: float, c: float, *, log_tail: float = _LOG_TAIL,
 
     walks = []
     for direction, stop in ((1.0, stop_right), (-1.0, stop_left)):
-        walker = _Walker(complex(x_m, 0.0), 0j, w.r, c, alpha)
+        walker = _Walker(complex(x_m, 0.0), 0j, w.r, c, alpha, phase_cap)
         walker.L_hi, walker.L_lo = w.L_hi, w.L_lo
         walks.append(_walk_real(walker, direction, stop))
     right, left = walks
@@ -350,4 +357,4 @@ _BULK_LOG_UNDERFLOW = 80.0
 def bulk_table(alpha: float, c: float) -> KummerTable:
     """Cached partial table (density only) over the bulk of nu_{alpha,c}; see build_table."""
     return build_table(float(alpha), float(c), log_tail=_BULK_LOG_TAIL,
-                       log_underflow=_BULK_LOG_UNDERFLOW)
+                       log_underflow=_BULK_LOG_UNDERFLOW, phase_cap=_BULK_PHASE_CAP)

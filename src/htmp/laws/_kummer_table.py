@@ -211,14 +211,9 @@ class KummerTable:
         c0 = float(x0[j])
         u = (x - c0) / c0
         acc = 0.0
-        for a in self._pcoef_rows[j]:
+        for a in self.pcoef[j, :0:-1].tolist():        # highest power first, no constant
             acc = acc * u + a
         return float(self.theta0[j]) + acc * u
-
-    @cached_property
-    def _pcoef_rows(self):
-        """pcoef as Python lists per centre, highest power first, without the zero constant."""
-        return [row[:0:-1].tolist() for row in self.pcoef]
 
     def phase(self, x: np.ndarray) -> np.ndarray:
         """Continuous arg w(x) inside the table range."""
