@@ -2,7 +2,7 @@
 and per-layer alpha agreement (issue 6, item 5).  Results: docs/minilm_vs_weightwatcher.md.
 
 Needs a separate virtual environment (weightwatcher is not an htmp dependency; it must use
-powerlaw<2, see /work/shared/PEERS.md section 0)::
+powerlaw<2, see ../shared/PEERS.md section 0)::
 
     python3 -m venv /tmp/ww-venv
     /tmp/ww-venv/bin/pip install weightwatcher==0.7.7 "powerlaw<2" torch==2.13.0 -e .

@@ -3,7 +3,7 @@
 Report: benchmarks/out/small_models_vs_ww.md (also printed).
 
 Needs a separate virtual environment for WeightWatcher (weightwatcher is not an htmp
-dependency; it must use powerlaw<2, see /work/shared/PEERS.md section 0)::
+dependency; it must use powerlaw<2, see ../shared/PEERS.md section 0)::
 
     python3 -m venv /tmp/ww-venv
     /tmp/ww-venv/bin/pip install weightwatcher==0.7.7 "powerlaw<2" torch==2.13.0 mnist1d -e .
