@@ -69,7 +69,6 @@ class Profile:
     def __init__(self, inverse: bool, y: np.ndarray, gamma: float, *, cut: float | None = None,
                  n_below: int = 0, tol: float = 0.0):
         self.inverse, self.gamma = inverse, gamma
-        self.y = y
         self.z = 1.0 / y if inverse else y
         self.n = len(y)
         self.const = -2.0 * float(np.sum(np.log(y))) if inverse else 0.0

@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 
 from ._profile import FINE, Profile
 from ._results import FitResult, ks_statistic

@@ -230,7 +230,6 @@ class KummerTable:
         inside = (x >= lo) & (x <= hi)
         if np.any(inside):
             xi = x[inside]
-            j = self._nearest(xi)
             th = self.phase(xi)
             Fi = th / pic
             Si = 1.0 - Fi
