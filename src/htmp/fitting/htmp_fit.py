@@ -308,6 +308,22 @@ def _fit_profile(prof: Profile, gamma: float, kappa_min: float, kappa_max: float
                 lo=math.nan, hi=math.nan, klo=klo, khi=khi, lattice=L)
 
 
+def _mp_like_guess(prof: Profile, top: int, L: np.ndarray, target: float) -> float:
+    """Distance in u from the top of the search down to the lower 95 % limit, predicted from
+    the two highest evaluated points with l(kappa) = l_inf - B / kappa (the measured large-
+    kappa behaviour: B = 0.6-0.9 n on Wishart spectra); nan when it does not apply."""
+    below = [k for k in prof.cache if k < top]
+    if not below:
+        return math.nan
+    k2 = max(below)
+    k_top, kap2 = math.exp(prof.u(top)), math.exp(prof.u(k2))
+    B = (prof.cache[top][0] - prof.cache[k2][0]) / (1.0 / kap2 - 1.0 / k_top)
+    drop = prof.cache[top][0] - target
+    if not (B > 0 and math.isfinite(B)):
+        return math.nan
+    return prof.u(top) - math.log(1.0 / (1.0 / k_top + drop / B))
+
+
 def _interval(prof: Profile, res: dict) -> dict:
     """Fill res["lo"], res["hi"]: the nominal 95 % profile-likelihood interval (0 / inf
     where it reaches the end of the search range)."""
@@ -318,6 +334,8 @@ def _interval(prof: Profile, res: dict) -> dict:
     guess = math.sqrt(2 * LR95 / -curv) if math.isfinite(curv) else math.nan
     target = ll_best - LR95
     L = res["lattice"]
+    if best >= res["khi"]:
+        guess = _mp_like_guess(prof, best, L, target)
     lo = None if best <= res["klo"] else _limit(prof, best, target, L, -1, guess)
     hi = None if best >= res["khi"] else _limit(prof, best, target, L, +1, guess)
     res["lo"] = 0.0 if lo is None else math.exp(lo)
