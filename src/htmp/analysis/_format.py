@@ -10,10 +10,11 @@ import math
 
 from ..fitting import compare, phases
 
-__all__ = ["kappa_text", "weak_reasons"]
+__all__ = ["kappa_text", "num", "weak_reasons"]
 
 
-def _num(v) -> float:
+def num(v) -> float:
+    """A table cell as float (NaN for NA, text or None)."""
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -27,7 +28,7 @@ def _g(v: float) -> str:
 def kappa_text(row, *, interval: bool = True) -> str:
     """kappa as text: "2.31 (1.9–2.8)", "MP-like (≥ 73)", "≤ 0.08", or ""."""
     st = str(row["htmp_status"])
-    k, lo, hi = _num(row["kappa"]), _num(row["kappa_lo"]), _num(row["kappa_hi"])
+    k, lo, hi = num(row["kappa"]), num(row["kappa_lo"]), num(row["kappa_hi"])
     if st == "mp-like":
         return f"MP-like (≥ {_g(lo)})" if math.isfinite(lo) else "MP-like"
     if st == "at-lower-bound":
@@ -52,10 +53,10 @@ def weak_reasons(row) -> list:
         out.append("the preferred law fits poorly (KS above its critical value)")
     if str(row["htmp_status"]) == "too-few":
         out.append(f"only {row['n_evals']} eigenvalues: no κ fit")
-    lo, hi = _num(row["kappa_lo"]), _num(row["kappa_hi"])
+    lo, hi = num(row["kappa_lo"]), num(row["kappa_hi"])
     if label in ("heavy-tailed", "bulk-decay") and lo < phases.KAPPA_HEAVY <= hi:
         out.append(f"the κ interval contains {phases.KAPPA_HEAVY:g} (heavy-tailed vs bulk-decay)")
-    llr = _num(row["loglik_ratio"])
+    llr = num(row["loglik_ratio"])
     if label in ("heavy-tailed", "bulk-decay") and llr < 2 * compare.LLR_MIN:
         out.append(f"log-likelihood ratio {llr:.3g} is close to the margin {compare.LLR_MIN:g}")
     return out

@@ -5,6 +5,7 @@ import html
 import math
 
 from ..analysis._format import kappa_text, weak_reasons
+from ..analysis._format import num as _num
 
 __all__ = ["fmt", "layer_notes", "summary_cards"]
 
@@ -24,13 +25,6 @@ def fmt(v) -> str:
     if math.isnan(f):
         return ""
     return str(int(f)) if f.is_integer() and abs(f) < 1e9 else f"{f:.4g}"
-
-
-def _num(v) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _e(text: str) -> str:
