@@ -145,3 +145,17 @@ def test_model_summary_and_report_never_average_a_bound(tmp_path):
     assert (s.n_kappa, s.n_mp_like) == (1, 1) and s.kappa_median == t.loc["htmp", "kappa"]
     html = write_report(a, tmp_path).read_text(encoding="utf-8")
     assert "median κ of 1 measured" in html and "MP-like (≥" in html
+
+
+def test_spike_budget():
+    """min(k_MP, max(10 % of n, 3)) set aside for both laws; 0 sets nothing aside."""
+    rng = np.random.default_rng(6)
+    d = np.ones(100)
+    d[:20] = np.geomspace(20, 200, 20)                  # 20 spikes in 100 eigenvalues
+    r = htmp.esd(np.sqrt(d)[:, None] * rng.standard_normal((100, 400)))
+    c = compare_mp_htmp(r)
+    assert (c.n_set_aside, c.n_excess) == (10, htmp.fit_mp(r).n_spikes - 10)
+    assert compare_mp_htmp(r, spike_share=0.0).n_set_aside == 0
+    small = htmp.esd(np.sqrt(d[:20:5].tolist() + [1.0] * 16)[:, None]
+                     * rng.standard_normal((20, 200)))
+    assert compare_mp_htmp(small).n_set_aside == min(3, htmp.fit_mp(small).n_spikes)

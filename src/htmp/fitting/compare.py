@@ -125,7 +125,8 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
 
     ``eigs``: :func:`htmp.esd`'s result or an array (then ``gamma``, or ``N`` and ``M``).
     ``mp``: :func:`fit_mp` on the same spectrum, if already computed (its spike count
-    sets the common set).  ``kappa_max``: the MP stand-in, default ``kappa_mp(n)``.
+    sets the common set).  ``spike_share``: the spike budget (at least 3 when > 0; 0 sets
+    nothing aside).  ``kappa_max``: the MP stand-in, default ``kappa_mp(n)``.
     """
     if not 0 <= spike_share < 1:
         raise ValueError(f"spike_share must be in [0, 1), got {spike_share!r}")
@@ -134,7 +135,8 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
     x = sp.positive
     n = len(x)
     k_mp = mp.n_spikes if mp.status != "failed" else 0
-    k = min(k_mp, max(int(spike_share * n), SPIKE_FLOOR), n - 3)
+    budget = max(int(spike_share * n), SPIKE_FLOOR) if spike_share > 0 else 0
+    k = min(k_mp, budget, n - 3)
     y = x[:n - k]
     cut = 0.5 * (float(x[n - k - 1]) + float(x[n - k])) if k > 0 else math.inf
     g = sp.N / (sp.M + 1.0)
