@@ -172,9 +172,12 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
     msg = {"mp-like": "kappa at the MP stand-in: MP-like",
            "at-lower-bound": f"kappa at the lower end of the search ({kappa_min:g}): no "
                              f"point value",
-           "max-iter": f"search stopped after {max_iter} kappa evaluations"}.get(res["status"], "")
+           "max-iter": f"search stopped after {max_iter} kappa evaluations"
+           }.get(res["status"], "")
     return Comparison(pref, "good" if ks_pref <= base["ks_crit"] else "poor", res["kappa"],
-                      res["lo"], res["hi"], math.exp(prof.u(best)), mp_scale=mp_scale, htmp_scale=prof.cache[best][1],
-                      mp_ks=mp_ks, htmp_ks=htmp_ks, loglik_mp=ll_mp, loglik_htmp=ll_h,
-                      loglik_ratio=llr, htmp_status=res["status"], n_evals=len(prof.cache),
-                      message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m), **base)
+                      res["lo"], res["hi"], math.exp(prof.u(best)), mp_scale=mp_scale,
+                      htmp_scale=prof.cache[best][1], mp_ks=mp_ks, htmp_ks=htmp_ks,
+                      loglik_mp=ll_mp, loglik_htmp=ll_h, loglik_ratio=llr,
+                      htmp_status=res["status"], n_evals=len(prof.cache),
+                      message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m),
+                      **base)

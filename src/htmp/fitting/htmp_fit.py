@@ -10,10 +10,11 @@ spread of kappa-hat sits at or below the iid Cramer-Rao bound, docs/fitting.md).
   square matrices (N = M), where gamma = N/M = 1 is not.  ``finite_n=False`` uses N/M.
 * The scale is profiled out (:class:`~htmp.fitting._profile.Profile`); numerically zero
   eigenvalues are censored at the zero tolerance, set-aside spikes truncate the law.
-* kappa: a bracket and successive parabolic steps on a coarse grid u = log kappa in steps
-  of 0.1 (shared between layers with the same gamma: tables are cached per (alpha, c)),
-  started at the moment estimate ``2 / (var/(mean^2 gamma) - 1)`` (outliers beyond
-  mean + 5 sd set aside), then one point on the fine grid (0.02) at the parabola's vertex.
+* kappa: a bracket and successive parabolic steps on a lattice in u = log kappa (steps of
+  0.1 below kappa = 10, 0.2 to 30, 0.4 above; shared between layers with the same gamma:
+  tables are cached per (alpha, c)), started at the moment estimate
+  ``2 / (var/(mean^2 gamma) - 1)`` (outliers beyond mean + 5 sd set aside), then one point
+  on the fine grid (0.02) at the parabola's vertex.
   The search runs on [kappa_min, kappa_max]; kappa_max defaults to :func:`kappa_mp`, the
   largest kappa an n-eigenvalue spectrum can tell from Marchenko-Pastur.
 * Result at a search end: at kappa_max the likelihood is flat towards MP (the kappa -> inf
@@ -402,7 +403,8 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
                    ks=ks_statistic(y, prof.conditional_cdf(best, y)), n_used=int(len(y)),
                    n_spikes=int(len(spikes)), spikes=tuple(float(s) for s in np.sort(spikes)),
                    n_zero=sp.n_zero, kappa_max=kappa_max, n_evals=n_prev + len(prof.cache),
-                   status=status, message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m))
+                   status=status,
+                   message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m))
 
 
 def fit_htmp(eigs, *, gamma=None, N=None, M=None, kappa_min: float = KAPPA_MIN,
