@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..laws import HTMP, InverseHTMP
+from ..laws.htmp_law import KAPPA_MAX
 from ._profile import FINE, Profile, parabola
 from ._results import FitResult, ks_statistic
 from ._spectrum import resolve
@@ -360,8 +361,9 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
     sp = resolve(eigs, gamma, N, M, min_size=3)
     n = len(sp.positive)
     kappa_max = kappa_mp(n) if kappa_max is None else float(kappa_max)
-    if not 0 < kappa_min < kappa_max:
-        raise ValueError(f"kappa_min, kappa_max must satisfy 0 < kappa_min < kappa_max, "
+    if not 0 < kappa_min < kappa_max <= KAPPA_MAX:
+        raise ValueError(f"kappa_min, kappa_max must satisfy 0 < kappa_min < kappa_max <= "
+                         f"{KAPPA_MAX:g} (the largest kappa of htmp.HTMP), "
                          f"got {kappa_min!r}, {kappa_max!r}")
     g = resolve_gamma(sp, finite_n)
     inverse = name == "inverse-htmp"

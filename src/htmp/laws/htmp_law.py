@@ -18,9 +18,15 @@ import numpy as np
 
 from .._validation import check_param
 from ._base import Law
+from ._kummer import ALPHA_MAX, C_MAX
 from .trinh_trinh import TrinhTrinh
 
-__all__ = ["HTMP", "InverseHTMP"]
+__all__ = ["HTMP", "InverseHTMP", "KAPPA_MAX"]
+
+# Largest kappa a law accepts (c = kappa/2 <= C_MAX: one table build stays below ~1.5 s).
+# HTMP(gamma, kappa) is within O(1/kappa) of MP_gamma (sup |F - F_MP| ~ 0.5/kappa, MATH.md §2.2),
+# so beyond it MarchenkoPastur is the law to use.
+KAPPA_MAX = 2.0 * C_MAX
 
 
 def _raw_params(gamma, kappa):
@@ -34,8 +40,18 @@ class _FromTrinhTrinh(Law):
     _param_names = ("gamma", "kappa", "scale")
 
     def __init__(self, *, gamma, kappa, scale=1.0):
-        self._set_params(gamma=check_param("gamma", gamma, 0.0, 1.0, "open"),
-                         kappa=check_param("kappa", kappa, 0.0, np.inf, "open"),
+        gamma = check_param("gamma", gamma, 0.0, 1.0, "open")
+        kappa = check_param("kappa", kappa, 0.0, np.inf, "open")
+        if np.any(kappa > KAPPA_MAX):
+            raise ValueError(f"kappa must be in (0, {KAPPA_MAX:g}], got {float(np.max(kappa))!r}: the "
+                             "law's table takes O(kappa) steps; beyond this HTMP is within "
+                             "~0.5/kappa (sup |F - F_MP|) of MarchenkoPastur(gamma) (use that)")
+        alpha = _raw_params(gamma, kappa)[0]
+        if np.any(alpha > ALPHA_MAX):
+            raise ValueError(f"kappa (1 - gamma) / (2 gamma) must be <= {ALPHA_MAX:g} (gamma too "
+                             f"small for this kappa), got gamma={float(np.min(gamma))!r}, "
+                             f"kappa={float(np.max(kappa))!r}")
+        self._set_params(gamma=gamma, kappa=kappa,
                          scale=check_param("scale", scale, 0.0, np.inf, "open"))
 
     # The raw law, with flat parameter arrays.
@@ -65,7 +81,7 @@ class _FromTrinhTrinh(Law):
 class HTMP(_FromTrinhTrinh):
     """Standardised high-temperature Marchenko-Pastur law HTMP(gamma, kappa), mean ``scale``.
 
-    Parameters (keyword-only): ``gamma`` in (0, 1) (aspect ratio N/M), ``kappa`` > 0
+    Parameters (keyword-only): ``gamma`` in (0, 1) (aspect ratio N/M), ``kappa`` in (0, 1e4]
     (eigenvalue repulsion), ``scale`` > 0 (sigma^2, the mean).
 
     >>> from htmp import HTMP

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._validation import check_param
 from ._base import Law
-from ._kummer import kummer_table
+from ._kummer import ALPHA_MAX, C_MAX, kummer_table
 from ._kummer_table import GL20, KummerTable
 
 __all__ = ["TrinhTrinh"]
@@ -45,7 +45,10 @@ def _per_table(fn, x, **p):
 
 
 class TrinhTrinh(Law):
-    """Trinh-Trinh law nu_{alpha,c}: ``alpha > -1``, ``c > 0`` (MATH.md §2.1).
+    """Trinh-Trinh law nu_{alpha,c}: ``alpha`` in (-1, 1e15], ``c`` in (0, 5000] (MATH.md §2.1).
+
+    The limits (``htmp.laws._kummer.ALPHA_MAX``, ``C_MAX``) keep one table build below ~1.5 s
+    and the bulk resolved in double precision; see docs/security.md.
 
     Examples
     --------
@@ -58,8 +61,8 @@ class TrinhTrinh(Law):
     _param_names = ("alpha", "c")
 
     def __init__(self, *, alpha, c):
-        self._set_params(alpha=check_param("alpha", alpha, -1.0, np.inf, "open"),
-                         c=check_param("c", c, 0.0, np.inf, "open"))
+        self._set_params(alpha=check_param("alpha", alpha, -1.0, ALPHA_MAX, "left-open"),
+                         c=check_param("c", c, 0.0, C_MAX, "left-open"))
 
     def _support(self, **p):
         return 0.0, np.inf
