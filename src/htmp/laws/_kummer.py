@@ -99,8 +99,9 @@ def _taylor(z0: complex, r0: complex, c: float, alpha: float, h: complex):
         at = abs(term)
         if at > max_term:
             max_term = at
-        lim = 1e-18 * abs(w1)
-        if at < lim and abs(term_d * u) < lim:
+        # |w1| <= sum |terms| <= (k + 3) max_term, so at < 1e-18 |w1| needs the cheap test first
+        if at < 1e-18 * (k + 3) * max_term and at < 1e-18 * abs(w1) \
+                and abs(term_d * u) < 1e-18 * abs(w1):
             small += 1
             if small >= 3:
                 return w1, dsum / z0, max_term, True
@@ -127,15 +128,15 @@ def _coefficients(x0: np.ndarray, r0: np.ndarray, c: float, alpha: float, n: int
     b[0] = 1.0
     b[1] = np.asarray(r0) * x0
     p1, p0 = x0 - alpha, c * x0
-    radk = None if rad is None else rad * rad
-    small = 0
     for k in range(n - 2):
         b[k + 2] = -((k + 1) * (k + p1) * b[k + 1] + (k * x0 + p0) * b[k]) / ((k + 2) * (k + 1))
-        if radk is not None:
-            radk = radk * rad
-            small = small + 1 if np.all(np.abs(b[k + 2]) * radk <= tol) else 0
-            if small >= 4:
-                return np.ascontiguousarray(b[:k + 3].T)
+        if rad is not None and k % 8 == 7:          # check in blocks of 8 (numpy calls cost)
+            top = k + 3
+            with np.errstate(under="ignore"):
+                mags = np.abs(b[top - 8:top]) * rad ** np.arange(top - 8, top)[:, None]
+            small = np.all(mags <= tol, axis=1)
+            if small[-4:].all():
+                return np.ascontiguousarray(b[:top].T)
     return np.ascontiguousarray(b.T)
 
 
@@ -402,28 +403,37 @@ def _log_series(coef: np.ndarray, x0: np.ndarray, alpha: float, reach: np.ndarra
     log1p = np.zeros(K2)
     log1p[1:] = (-1.0) ** (kk[1:] + 1) / kk[1:]
     rad = reach / x0
-    radk = np.ones_like(rad)
     scale = 1.0 + np.abs(alpha)
-    keep, small = 2, 0
-    # keep as many terms as the farthest evaluation point needs; stop 4 unneeded terms after
-    # the last needed one (the terms of the convergent series at |u| <= rad < 1 keep falling)
+    # keep as many terms as the farthest evaluation point needs; the recurrence stops once 4
+    # terms in a row after the last needed one are not needed (the terms of the convergent
+    # series at |u| <= rad < 1 keep falling), checked in blocks of 8 (numpy calls cost)
+    keep, top = 2, K2
     for k in range(1, K2):
         conv = np.einsum("ij,ij->i", m[:, 1:k], br[:, K2 - k:K2 - 1]) if k > 1 else 0.0
         ell[:, k] = b[:, k] - conv / k
         m[:, k] = k * ell[:, k]
-        radk = radk * rad
-        lk = alpha * log1p[k] - 2.0 * ell[:, k].real - (x0 if k == 1 else 0.0)
-        if (np.any(np.abs(lk) * radk > 1e-17 * scale)
-                or np.any(np.abs(ell[:, k].imag) * radk > 1e-18)):
-            keep, small = k + 1, 0
-        else:
-            small += 1
-            if small >= 4:
+        if k % 8 == 0 or k == K2 - 1:
+            need = _needed(ell[:, :k + 1], log1p[:k + 1], alpha, x0, rad, scale)
+            keep = int(need.max()) + 1 if need.size else 2
+            if k + 1 - keep >= 4:
+                top = k + 1
                 break
+    ell = ell[:, :top]
     lco = alpha * log1p[None, :keep] - 2.0 * ell[:, :keep].real
     lco[:, 1] -= x0
     pco = ell[:, :keep].imag.copy()
     return lco[:, :keep], pco[:, :keep]
+
+
+def _needed(ell, log1p, alpha, x0, rad, scale):
+    """Indices k of the log-f / phase series terms that matter somewhere within rad."""
+    kk = np.arange(ell.shape[1])
+    with np.errstate(under="ignore"):
+        radk = rad[:, None] ** kk[None, :]
+    lco = alpha * log1p[None, :] - 2.0 * ell.real
+    lco[:, 1] -= x0
+    return np.nonzero(np.any(np.abs(lco) * radk > 1e-17 * scale, axis=0)
+                      | np.any(np.abs(ell.imag) * radk > 1e-18, axis=0))[0]
 
 
 @lru_cache(maxsize=128)
