@@ -79,12 +79,14 @@ class KummerTable:
         return self._cumulative[4]
 
     # -- pointwise pieces ------------------------------------------------------
+    @cached_property
+    def _mids(self) -> np.ndarray:
+        return 0.5 * (self.x0[:-1] + self.x0[1:])
+
     def _nearest(self, x: np.ndarray) -> np.ndarray:
-        j = np.searchsorted(self.x0, x)
-        j = np.clip(j, 1, len(self.x0) - 1)
-        left = self.x0[j - 1]
-        right = self.x0[j]
-        return np.where(x - left <= right - x, j - 1, j)
+        """Index of the nearest centre (the left one at a midpoint)."""
+        return np.searchsorted(self._mids, x, side="left") if len(self.x0) > 1 else \
+            np.zeros(np.shape(x), dtype=np.intp)
 
     def _poly(self, j: np.ndarray, h: np.ndarray):
         """w(x0_j + h)/w(x0_j) from the scaled Taylor coefficients."""
@@ -106,10 +108,11 @@ class KummerTable:
         rows[0] is zero)."""
         x0 = self.x0.take(j)
         u = (x - x0) / x0
-        acc = np.zeros_like(u)
-        for k in range(rows.shape[0] - 1, 0, -1):
+        cols = rows[1:].take(j, axis=1)        # one gather: (K - 1, n), row k-1 is u^k's
+        acc = cols[-1].copy()
+        for k in range(cols.shape[0] - 2, -1, -1):
             acc *= u
-            acc += rows[k].take(j)
+            acc += cols[k]
         return acc * u
 
     def logpdf_derivatives(self, x: np.ndarray):
@@ -121,17 +124,17 @@ class KummerTable:
         j = self._nearest(x)
         x0 = self.x0.take(j)
         u = (x - x0) / x0
-        rows = self._transposed[0]
+        cols = self._transposed[0].take(j, axis=1)     # one gather: (K, n)
         p = np.zeros_like(u)
         dp = np.zeros_like(u)
         hp = np.zeros_like(u)          # half the second derivative
-        for k in range(rows.shape[0] - 1, -1, -1):
+        for k in range(cols.shape[0] - 1, -1, -1):
             hp *= u
             hp += dp
             dp *= u
             dp += p
             p *= u
-            p += rows[k].take(j)
+            p += cols[k]
         one_u = 1.0 + u                # x / x0; d/dx = (1/x0) d/du
         return self.logf0.take(j) + p, one_u * dp, 2.0 * one_u * one_u * hp
 
