@@ -74,7 +74,7 @@ The standardised variable is x; X = x / s is the variable of the Trinh-Trinh law
 
 Usage:  python tests/data/make_mpmath_reference.py [--workers 2] [--cache DIR] [--only i,j]
         python tests/data/make_mpmath_reference.py --check-reference   (reproduce
-        /work/shared/spec/htmp_reference.csv or ../shared/spec/htmp_reference.csv)
+        ../shared/spec/htmp_reference.csv, relative to the repository root)
 """
 from __future__ import annotations
 
@@ -976,8 +976,8 @@ def summary_lines(results, refcheck):
 
 
 def check_reference(path=None):
-    cands = [path] if path else [os.path.join(HERE, "..", "..", "..", "shared", "spec", "htmp_reference.csv"),
-                                 "/work/shared/spec/htmp_reference.csv"]
+    cands = [path] if path else [os.path.join(HERE, "..", "..", "..", "shared", "spec",
+                                              "htmp_reference.csv")]
     for p in cands:
         if p and os.path.exists(p):
             path = p
