@@ -90,9 +90,10 @@ def _npy_file_specs(path: Path) -> list[WeightSpec]:
 
 def _load_index(path: Path) -> Mapping:
     with open(path, "rb") as f:
-        raw = f.read(_MAX_INDEX + 1)
-    if len(raw) > _MAX_INDEX:
-        raise _bad(path, f"an index JSON larger than {_MAX_INDEX} bytes")
+        size = os.fstat(f.fileno()).st_size
+        if size > _MAX_INDEX:
+            raise _bad(path, f"an index JSON larger than {_MAX_INDEX} bytes")
+        raw = f.read(size + 1)       # read(n) reserves n bytes: never more than the file
     try:
         weight_map = json.loads(raw)["weight_map"]
     except RecursionError:
