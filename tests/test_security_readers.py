@@ -325,6 +325,8 @@ def test_permission_denied_on_a_folder_and_a_shard(tmp_path, monkeypatch):
                                          "denied") as e:
         hnn.weight_specs(tmp_path)
     assert str(idx) in str(e.value)
+    with pytest.raises(ValueError, match="s1.safetensors: cannot be read: permission denied"):
+        hnn.weight_specs(tmp_path / "s1.safetensors")
     monkeypatch.setattr(os, "listdir", _deny(tmp_path))
     with pytest.raises(ValueError, match="the folder cannot be read: permission denied"):
         hnn.weight_specs(tmp_path)
