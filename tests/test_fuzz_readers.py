@@ -21,7 +21,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -175,8 +174,8 @@ SHARDS = st.one_of(
     st.sampled_from(["s1.safetensors", "missing.safetensors", "../out/o.safetensors",
                      "OUTSIDE", "/proc/self/environ", "sub/../s1.safetensors",
                      "link/o.safetensors", "loop.safetensors", "", ".", "..", "s1.safetensors/",
-                     "s\x00.safetensors", "..\\out\\o.safetensors", "s1.bin", "nested/x.safetensors",
-                     "model.safetensors.index.json", "fifo.safetensors"]),
+                     "s\x00.safetensors", "..\\out\\o.safetensors", "s1.bin",
+                     "nested/x.safetensors", "model.safetensors.index.json", "fifo.safetensors"]),
     st.text(max_size=8), JUNK)
 
 

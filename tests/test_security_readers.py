@@ -291,6 +291,8 @@ def test_symlink_loop_broken_link_and_fifo(tmp_path):
     with pytest.raises(ValueError, match="c.npz: is a broken symbolic link .to '.*nowhere.npz', "
                                          "which is missing"):
         hnn.weight_specs(tmp_path / "c.npz")
+    with pytest.raises(ValueError, match="a path with a NUL byte names no file"):
+        hnn.weight_specs(str(tmp_path / "a\x00.npy"))
     os.mkfifo(tmp_path / "f.npy")            # opening a pipe would block for ever
     with pytest.raises(ValueError, match="f.npy: not a regular file"):
         hnn.weight_specs(tmp_path / "f.npy")

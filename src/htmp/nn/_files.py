@@ -14,7 +14,6 @@ import errno
 import json
 import os
 import stat
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePath
 
@@ -52,6 +51,8 @@ def _stat(path) -> os.stat_result:
     """``os.stat(path)``; ValueError in plain words when it fails."""
     try:
         return os.stat(path)
+    except ValueError:                      # "embedded null byte"
+        raise _bad(path, "a path with a NUL byte names no file") from None
     except OSError as err:
         problem = _os_problem(path, err)
         problem = "no such file or folder" if problem == "is missing" else problem

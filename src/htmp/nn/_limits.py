@@ -61,8 +61,8 @@ def apply_element_limit(specs: list[WeightSpec], max_elements: int | None) -> li
     for s in specs:
         n = math.prod(int(d) for d in s.shape)
         if not (s.skip or s.error) and n > max_elements:
-            why = (f"{count(n)} elements > max_elements={max_elements} (never read; raise the limit "
-                   f"with max_elements= or the environment variable {ENV_MAX_ELEMENTS})")
+            why = (f"{count(n)} elements > max_elements={max_elements} (never read; raise the "
+                   f"limit with max_elements= or the environment variable {ENV_MAX_ELEMENTS})")
             s = refused(s.name, s.kind, s.shape, s.dtype, s.source, skip=why)
         out.append(s)
     return out
