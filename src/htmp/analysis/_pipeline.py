@@ -35,7 +35,7 @@ def _sane(shape: tuple) -> bool:
     return len(shape) in (2, 3, 4) and all(s >= 1 for s in shape) and math.prod(shape) < 2**62
 
 
-def unread_row(spec, conv: str) -> tuple[dict, None]:
+def _unread_row(spec, conv: str) -> tuple[dict, None]:
     """The row of a weight the reader listed but will not read: status "skipped"
     (``spec.skip``: dtype, element limit) or "failed" (``spec.error``: malformed entry)."""
     shape = tuple(spec.shape)
@@ -55,7 +55,7 @@ def _analyse(spec, **kw):
     shape is known goes through analyse_spec, so min_evals/max_evals skip it first and
     otherwise its load() fails, as a truncated tensor always did."""
     if spec.skip or (spec.error and not _sane(tuple(spec.shape))):
-        return unread_row(spec, kw["conv"])
+        return _unread_row(spec, kw["conv"])
     return analyse_spec(spec, **kw)
 
 
