@@ -1,13 +1,16 @@
 """``analyze``: a model (or checkpoint path) -> one row per layer in a pandas DataFrame."""
 from __future__ import annotations
 
+import math
+import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Callable
 
 from .._validation import check_positive_int
 from ..nn import weight_specs
 from ._device import check_device
-from ._layer import COLUMNS, FITS, INT_COLUMNS, analyse_spec
+from ._layer import COLUMNS, FITS, INT_COLUMNS, _blank, analyse_spec
 
 __all__ = ["MAX_EVALS", "analyze", "analyse_model", "describe_source"]
 
@@ -25,6 +28,35 @@ def _steps(fits) -> tuple:
         raise ValueError(f"fits must be a non-empty subset of {FITS}, got {fits!r}")
     steps = tuple(f for f in FITS if f in fits)
     return steps + (("phase",) if {"mp", "htmp"} <= set(steps) else ())
+
+
+def _sane(shape: tuple) -> bool:
+    """A shape whose row numbers (N, M, n_evals) fit the table's int64 columns."""
+    return len(shape) in (2, 3, 4) and all(s >= 1 for s in shape) and math.prod(shape) < 2**62
+
+
+def _unread_row(spec, conv: str) -> tuple[dict, None]:
+    """The row of a weight the reader listed but will not read: status "skipped"
+    (``spec.skip``: dtype, element limit) or "failed" (``spec.error``: malformed entry)."""
+    shape = tuple(spec.shape)
+    row = _blank(replace(spec, shape=shape if _sane(shape) else (1, 1)), conv)
+    if not _sane(shape):       # no row numbers from a shape that is absurd or unknown
+        row.update(shape="x".join(map(str, shape)), N=math.nan, M=math.nan, gamma=math.nan,
+                   n_evals=math.nan)
+    if spec.skip:
+        row.update(status="skipped", message=spec.skip)
+    else:                      # worded like a read failure in analyse_spec
+        row.update(status="failed", message=f"ValueError: {spec.error}")
+    return row, None
+
+
+def _analyse(spec, **kw):
+    """A reader's refusal becomes the row; a weight whose header entry is bad but whose
+    shape is known goes through analyse_spec, so min_evals/max_evals skip it first and
+    otherwise its load() fails, as a truncated tensor always did."""
+    if spec.skip or (spec.error and not _sane(tuple(spec.shape))):
+        return _unread_row(spec, kw["conv"])
+    return analyse_spec(spec, **kw)
 
 
 def analyze(model_or_path, *, layers=None, min_evals: int = 8,
@@ -47,8 +79,10 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
 
     Every row has a ``status``: "ok"; "partial" (a fit failed, ``message`` says which
     and why; the other columns are filled); "failed" (the layer could not be read or
-    has NaN/Inf entries); "skipped" (fewer than ``min_evals`` or more than ``max_evals``
-    eigenvalues).  One bad
+    has NaN/Inf entries, or its file header entry is malformed); "skipped" (fewer than
+    ``min_evals`` or more than ``max_evals`` eigenvalues, a dtype htmp does not analyse
+    such as int8/float8/complex, or more values than ``htmp.nn.MAX_ELEMENTS``, see
+    docs/security.md).  One bad
     layer never stops the others.  Columns: see ``htmp.analysis.COLUMNS`` and
     ``docs/analysis.md``.  :func:`htmp.analysis.run` returns the same table together with
     the eigenvalues.
@@ -93,10 +127,10 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
 
     if workers == 1:
         for i, spec in enumerate(specs, 1):
-            collect(i, spec, analyse_spec(spec, **kw))
+            collect(i, spec, _analyse(spec, **kw))
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:   # eigvalsh releases the GIL
-            futures = [pool.submit(analyse_spec, spec, **kw) for spec in specs]
+            futures = [pool.submit(_analyse, spec, **kw) for spec in specs]
             for i, (spec, fut) in enumerate(zip(specs, futures), 1):
                 collect(i, spec, fut.result())
     cols = {c: [r[c] for r in rows] for c in COLUMNS}
@@ -106,5 +140,14 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
 
 
 def describe_source(source) -> str:
-    text = repr(source) if isinstance(source, str) else type(source).__name__
+    """A path as its plain text (never ``PosixPath(...)``; ``repr`` only when it holds
+    unprintable characters), else the type's name."""
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if isinstance(source, bytes):
+        source = os.fsdecode(source)
+    if isinstance(source, str):
+        text = source if source.isprintable() else repr(source)
+    else:
+        text = type(source).__name__
     return text if len(text) < 200 else text[:197] + "..."

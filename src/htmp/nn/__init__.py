@@ -9,6 +9,10 @@ path: ``.safetensors`` file, ``.pt``/``.pth``/``.bin`` state dict, ``.npy``, ``.
 a sharded Hugging Face checkpoint (its ``*.index.json``, read in the index's order) or
 a folder holding one of those.  Arrays are float32 (from bf16/fp16/float32) or float64.
 
+Files are read defensively (docs/security.md): pickles are refused, a shard outside its
+index's folder is refused, every header field is checked before data is read, and a
+weight over ``max_elements`` values (default :data:`MAX_ELEMENTS`) is never read.
+
 torch is imported only for torch sources (module ``htmp.nn._torch`` is the one adapter);
 safetensors and numpy files are read without it.
 """
@@ -21,10 +25,23 @@ import numpy as np
 
 from . import _torch
 from ._files import FORMATS, path_specs
-from ._spec import KINDS, Weight, WeightSpec, compile_layers, depth_key, is_analysable, to_float
+from ._limits import DEFAULT, ENV_MAX_ELEMENTS, MAX_ELEMENTS, apply_element_limit, \
+    resolve_max_elements
+from ._spec import KINDS, Weight, WeightSpec, compile_layers, depth_key, refused, to_float, \
+    unique_names, weight_status
 
 __all__ = ["iter_weights", "weight_specs", "depth_key", "Weight", "WeightSpec", "KINDS",
-           "FORMATS"]
+           "FORMATS", "MAX_ELEMENTS", "ENV_MAX_ELEMENTS"]
+
+
+def _array_specs(source: np.ndarray) -> list[WeightSpec]:
+    shape, dtype = tuple(int(s) for s in source.shape), str(source.dtype)
+    status = weight_status(shape, dtype, "tensor")
+    if status is None:
+        return []
+    if status:
+        return [refused("W", "tensor", shape, dtype, "array", skip=status)]
+    return [WeightSpec("W", "tensor", shape, dtype, lambda: to_float(source), "array")]
 
 
 def _specs(source) -> list[WeightSpec]:
@@ -35,24 +52,35 @@ def _specs(source) -> list[WeightSpec]:
     if isinstance(source, Mapping):
         return _torch.tensor_mapping_specs(source)
     if isinstance(source, np.ndarray):
-        shape, dtype = tuple(source.shape), str(source.dtype)
-        if not is_analysable(shape, dtype, "tensor"):
-            return []
-        return [WeightSpec("W", "tensor", shape, dtype, lambda: to_float(source), "array")]
+        return _array_specs(source)
     raise TypeError(f"source must be a torch nn.Module, a state dict (mapping), a numpy array "
                     f"or a path ({FORMATS}), got {type(source).__name__}")
 
 
-def weight_specs(source, *, layers=None) -> list[WeightSpec]:
-    """Every analysable weight of ``source`` whose name matches the regex ``layers``
-    (``re.search``), without reading tensor data."""
+def weight_specs(source, *, layers=None, max_elements=DEFAULT) -> list[WeightSpec]:
+    """Every weight of ``source`` whose name matches the regex ``layers`` (``re.search``),
+    without reading tensor data.
+
+    Names are unique (a second weight with a taken name becomes ``name#2``).  Weights that
+    will not be read are listed too, with a reason: ``spec.skip`` (an unsupported dtype
+    such as int8/float8/complex, or more than ``max_elements`` values) or ``spec.error``
+    (a malformed header entry, a corrupt ``.npz`` member); their ``load()`` raises.
+    ``max_elements``: a positive int or None (no limit); by default the environment
+    variable ``HTMP_MAX_ELEMENTS`` if set, else :data:`MAX_ELEMENTS` (2**27).
+    A file that cannot be read at all raises ``ValueError`` naming it.
+    """
+    limit = resolve_max_elements(max_elements)
     pattern = compile_layers(layers)
-    specs = _specs(source)
+    specs = apply_element_limit(unique_names(_specs(source)), limit)
     return [s for s in specs if pattern is None or pattern.search(s.name)]
 
 
-def iter_weights(source, *, layers=None) -> Iterator[Weight]:
+def iter_weights(source, *, layers=None, max_elements=DEFAULT) -> Iterator[Weight]:
     """Yield :class:`Weight` ``(name, kind, array)`` for each analysable weight, reading one
-    tensor at a time (arrays from a torch module may share memory with its parameters)."""
-    for spec in weight_specs(source, layers=layers):
-        yield Weight(spec.name, spec.kind, spec.load())
+    tensor at a time (arrays from a torch module may share memory with its parameters).
+
+    Skipped weights (``spec.skip``: dtype, ``max_elements``) are passed over; one that
+    cannot be read (``spec.error``) raises ``ValueError`` when its turn comes."""
+    for spec in weight_specs(source, layers=layers, max_elements=max_elements):
+        if not spec.skip:
+            yield Weight(spec.name, spec.kind, spec.load())

@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from ._spec import WeightSpec, is_analysable
+from ._spec import WeightSpec, refused, show, weight_status
 
 __all__ = ["import_torch", "is_module", "is_tensor", "module_specs", "state_dict_file_specs",
            "tensor_to_numpy", "tensor_mapping_specs"]
@@ -77,24 +77,40 @@ def module_specs(model) -> list[WeightSpec]:
         if not isinstance(w, torch.Tensor):
             continue
         shape, dtype = tuple(int(s) for s in w.shape), _dtype_name(w)
-        if is_analysable(shape, dtype, kind):
-            name = f"{mname}.weight" if mname else "weight"
-            out.append(WeightSpec(name, kind, shape, dtype, partial(tensor_to_numpy, w),
-                                  type(model).__name__))
+        spec = _spec(f"{mname}.weight" if mname else "weight", kind, shape, dtype,
+                     partial(tensor_to_numpy, w), type(model).__name__)
+        if spec is not None:
+            out.append(spec)
     return out
 
 
-def _flatten(d: Mapping, prefix: str = ""):
+def _spec(name, kind, shape, dtype, load, source) -> WeightSpec | None:
+    status = weight_status(shape, dtype, kind)
+    if status is None:
+        return None
+    if status:      # int8 / float8 / complex / quantised: a "skipped" row says why
+        return refused(name, kind, shape, dtype, source, skip=status)
+    return WeightSpec(name, kind, shape, dtype, load, source)
+
+
+def _flatten(d: Mapping, prefix: str = "", parents: tuple = ()):
+    """(dotted name, value) of a nested mapping; a mapping inside itself is refused."""
+    if id(d) in parents:
+        raise ValueError(f"state dict: the mapping at {show(prefix.rstrip('.'))} contains "
+                         f"itself (a cycle); expected nested names -> tensors")
     for k, v in d.items():
         key = f"{prefix}{k}"
         if isinstance(v, Mapping):
-            yield from _flatten(v, key + ".")
+            yield from _flatten(v, key + ".", parents + (id(d),))
         else:
             yield key, v
 
 
 def tensor_mapping_specs(d: Mapping, source: str = "state_dict") -> list[WeightSpec]:
-    """Specs of the 2-D/4-D float tensors (torch or numpy) of a (nested) state dict."""
+    """Specs of the 2-D/4-D float tensors (torch or numpy) of a (nested) state dict; other
+    weight-shaped tensors (int8, float8, complex, ...) are listed with ``skip``.  Flattened
+    names may collide (``{"a.b": A, "a": {"b": B}}``): :func:`htmp.nn.weight_specs` makes
+    them unique."""
     out = []
     for name, v in _flatten(d):
         if is_tensor(v):
@@ -103,9 +119,9 @@ def tensor_mapping_specs(d: Mapping, source: str = "state_dict") -> list[WeightS
             shape, dtype, load = v.shape, str(v.dtype), partial(np.asarray, v)
         else:
             continue
-        if is_analysable(shape, dtype, "tensor"):
-            out.append(WeightSpec(name, "tensor", tuple(int(s) for s in shape), dtype, load,
-                                  source))
+        spec = _spec(name, "tensor", tuple(int(s) for s in shape), dtype, load, source)
+        if spec is not None:
+            out.append(spec)
     return out
 
 
