@@ -60,3 +60,10 @@ def test_at_the_limit_the_law_works_and_is_close_to_mp():
     y = np.array([0.2, 1.0, 2.0])
     d = np.abs(law.cdf(y) - htmp.MarchenkoPastur(gamma=0.5).cdf(y))
     assert np.all(d < 1e-3) and np.all(d > 0)
+
+
+def test_compare_kappa_max_beyond_limit_refused():
+    from htmp.fitting import compare_mp_htmp
+    eigs = np.random.default_rng(0).chisquare(5, 100)
+    with pytest.raises(ValueError, match=r"kappa_max must be in \(kappa_min=0.05, 10000\]"):
+        compare_mp_htmp(eigs, gamma=0.5, kappa_max=1e9)

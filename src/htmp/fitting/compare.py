@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from ._profile import FINE, Profile
 from ._results import FitResult, ks_statistic
 from ._spectrum import resolve
-from .htmp_fit import KAPPA_MIN, _fit_profile, _interval, kappa_mp
+from .htmp_fit import KAPPA_MAX, KAPPA_MIN, _fit_profile, _interval, kappa_mp
 from .mp_fit import MPFit, fit_mp
 
 __all__ = ["Comparison", "compare_mp_htmp", "ks_critical", "LLR_MIN", "SPIKE_SHARE",
@@ -141,6 +141,9 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
     cut = 0.5 * (float(x[n - k - 1]) + float(x[n - k])) if k > 0 else math.inf
     g = sp.N / (sp.M + 1.0)
     k_top_kappa = kappa_mp(n) if kappa_max is None else float(kappa_max)
+    if not kappa_min < k_top_kappa <= KAPPA_MAX:
+        raise ValueError(f"kappa_max must be in (kappa_min={kappa_min:g}, {KAPPA_MAX:g}] (the "
+                         f"largest kappa of htmp.HTMP), got {kappa_max!r}")
     prof = Profile(False, y, g, cut=cut, n_below=sp.n_zero, tol=sp.tol)
     k_top = round(math.log(k_top_kappa) / FINE)
     ll_mp = prof(k_top)
