@@ -372,3 +372,17 @@ def test_no_runtime_warning_reaches_stderr(tmp_path):
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip().splitlines() == [f"report: {tmp_path / 'rep' / 'index.html'}"]
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e150])
+@pytest.mark.parametrize("law", ["mp", "htmp", "inverse-htmp", "invgamma", "powerlaw"])
+def test_fit_on_extreme_scales_is_a_result_or_one_error_line(tmp_path, law, scale):
+    p = tmp_path / "w.npy"
+    np.save(p, gauss(5) * scale)
+    r = runner.invoke(app, ["fit", str(p), "--law", law, "--json"])
+    assert isinstance(r.exception, (SystemExit, type(None))), repr(r.exception)
+    assert r.exit_code in (0, 2)
+    if r.exit_code == 0:
+        strict_json(r.stdout)
+    else:
+        assert r.stderr.startswith("error: ") and len(r.stderr.splitlines()) == 1

@@ -1,6 +1,7 @@
 """``htmp fit``: fit a law to the spectrum stored in a ``.npy`` file."""
 from __future__ import annotations
 
+import warnings
 from enum import Enum
 from pathlib import Path
 
@@ -47,9 +48,15 @@ def fit_command(
     """Fit a law to a spectrum and print the result."""
     try:
         data = np.load(file, allow_pickle=False)
-        res = run_fit(data, law, gamma)
+        # numpy's overflow/underflow warnings inside a fit on extreme-scale data stay off
+        # stderr: the result's status and message say what failed
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = run_fit(data, law, gamma)
     except (ValueError, OSError) as err:
         fail(str(err))
+    except ArithmeticError as err:          # e.g. a division by zero on denormal data
+        fail(f"the {law.value} fit failed on this data: {type(err).__name__}: {err}")
     d = res.to_dict()
     if as_json:
         out(dumps(d))
