@@ -45,9 +45,11 @@ KAPPA_FLOOR = 1e-6
 # few arrays of n_samples * n values and one of n_samples * n_labellings * n (the labelled
 # copies; n_labellings counts as 1 for the label-invariant classes diagonal and symmetric),
 # and costs about n^2 / 2 log-differences per spectrum (the statistic T).  Measured on one
-# core: n = 4096, n_samples = 256, 32 labellings (2^25 values) peaks at 1.4 GB resident
-# and takes about 2 minutes a step; T runs at about 4e7 pair terms per second.  To go
-# further, raise these module constants (htmp.repulsion.fixed_point.MAX_...) in your code.
+# core: block_diagonal at n = 4096, n_samples = 256, 32 labellings (2^25 values) peaks at
+# 1.4 GB resident and takes about 2 minutes a step; symmetric at n = 2048, n_samples = 400
+# runs about 2e7 pair terms of T a second (T and log V together), so MAX_PAIR_TERMS is
+# about 1.5 hours.  To go further, set these module constants
+# (htmp.repulsion.fixed_point.MAX_...) before calling estimate_kappa.
 #: largest matrix size n
 MAX_N = 4096
 #: largest n_samples (spectra per step)
@@ -56,7 +58,7 @@ MAX_SAMPLES = 100_000
 MAX_ITER = 10_000
 #: largest n * n_samples * n_labellings of one step (8 bytes each; 2^25 values = 256 MiB)
 MAX_VALUES = 2 ** 25
-#: largest n * (n - 1) / 2 * n_samples * n_iter (pair terms of T over the run; ~1 h)
+#: largest n * (n - 1) / 2 * n_samples * n_iter (pair terms of T over the run)
 MAX_PAIR_TERMS = 10 ** 11
 #: default n_labellings of estimate_kappa
 N_LABELLINGS = 32
