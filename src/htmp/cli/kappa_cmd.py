@@ -1,12 +1,15 @@
 """``htmp kappa``: variational repulsion kappa of a matrix structure (Algorithm 1)."""
 from __future__ import annotations
 
-import json
 from enum import Enum
 from typing import List, Optional
 
 import typer
 
+from ..repulsion.fixed_point import (MAX_ITER, MAX_N, MAX_SAMPLES, N_LABELLINGS,
+                                     check_work)
+from ..repulsion.structures import LABEL_INVARIANT
+from ._io import dumps, fail, out
 from .app import app
 
 
@@ -22,19 +25,38 @@ class StructureName(str, Enum):
 @app.command("kappa")
 def kappa_command(
     structure: StructureName = typer.Argument(..., help="Matrix structure (paper App. F)."),
-    n: int = typer.Option(64, "--n", help="Matrix size N >= 2."),
+    n: int = typer.Option(64, "--n", help=f"Matrix size N, 2..{MAX_N}."),
     block_size: Optional[int] = typer.Option(None, help="Block size d (block classes; d divides N)."),
     factor_sizes: Optional[List[int]] = typer.Option(
         None, help="Kronecker factor sizes: --factor-sizes M --factor-sizes D (M*D = N), or M,D."),
     k: Optional[int] = typer.Option(None, "--k", help="Number of free eigenvectors, 1..N."),
     alpha_l: float = typer.Option(1.0, help="Laguerre shape alpha_L > -1."),
-    samples: int = typer.Option(400, help="Spectra per iteration."),
-    iterations: int = typer.Option(30, help="Fixed-point iterations."),
+    samples: int = typer.Option(400, help=f"Spectra per iteration, 3..{MAX_SAMPLES}."),
+    iterations: int = typer.Option(30, help=f"Fixed-point iterations, 2..{MAX_ITER}."),
     seed: Optional[int] = typer.Option(None, help="Random seed (default: fresh entropy)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text "
+                                                       "(NaN and +-inf written as null)."),
 ) -> None:
-    """Estimate kappa* = F(kappa*) with its standard error; print the closed form where it exists."""
+    """Estimate kappa* = F(kappa*) with its standard error; print the closed form where it exists.
+
+    The work is bounded before anything runs: the ranges of --n, --samples
+    and --iterations below, N x samples x labellings <= 2^25 values (memory;
+    32 labellings, 1 for diagonal and symmetric) and N(N-1)/2 x samples x
+    iterations <= 1e11 pair terms (time).
+    """
     from ..repulsion import estimate_kappa
+
+    for option, value, low, high in (("--n", n, 2, MAX_N),
+                                     ("--samples", samples, 3, MAX_SAMPLES),
+                                     ("--iterations", iterations, 2, MAX_ITER)):
+        if not low <= value <= high:
+            fail(f"{option} must be an integer in [{low}, {high}], got {value}")
+    labellings = 1 if structure.value in LABEL_INVARIANT else N_LABELLINGS
+    try:
+        check_work(n, samples, iterations, labellings)
+    except ValueError as err:
+        fail(f"--n {n}, --samples {samples} and --iterations {iterations} are too much work "
+             f"together (lower one of them): {err}")
 
     params = {"block_size": block_size, "k": k}
     if factor_sizes:
@@ -43,16 +65,16 @@ def kappa_command(
         res = estimate_kappa(structure.value, n=n, rng=seed, alpha_l=alpha_l, n_samples=samples,
                              n_iter=iterations, **params)
     except (ValueError, TypeError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+        fail(str(err))
     if as_json:
-        typer.echo(json.dumps(res.to_dict()))
+        out(dumps(res.to_dict()))
         return
     desc = ", ".join(f"{key}={val}" for key, val in res.params.items())
-    typer.echo(f"{res.structure}(n={res.n}{', ' + desc if desc else ''}), alpha_L={res.alpha_l:g}")
-    typer.echo(f"kappa = {res.kappa:.6g} +/- {res.stderr:.2g} (1 s.e.; {res.n_iter} iterations x "
-               f"{res.n_samples} samples, converged={res.converged})")
+    lines = [f"{res.structure}(n={res.n}{', ' + desc if desc else ''}), alpha_L={res.alpha_l:g}",
+             f"kappa = {res.kappa:.6g} +/- {res.stderr:.2g} (1 s.e.; {res.n_iter} iterations x "
+             f"{res.n_samples} samples, converged={res.converged})"]
     if res.kappa_closed is not None:
-        typer.echo(f"closed form (Prop G.1/Thm G.3) = {res.kappa_closed:.6g}")
+        lines.append(f"closed form (Prop G.1/Thm G.3) = {res.kappa_closed:.6g}")
     else:
-        typer.echo(f"no closed form; count heuristic 2|P|/(N-1) = {res.kappa_count:.6g}")
+        lines.append(f"no closed form; count heuristic 2|P|/(N-1) = {res.kappa_count:.6g}")
+    out("\n".join(lines))

@@ -1,12 +1,12 @@
 """``htmp law``: evaluate a law at points from the command line."""
 from __future__ import annotations
 
-import json
 from enum import Enum
 from typing import List
 
 import typer
 
+from ._io import dumps, fail, out
 from .app import app
 
 
@@ -23,7 +23,8 @@ def law_command(
     gamma: float = typer.Option(..., help="Aspect ratio N/M in (0, 1)."),
     kappa: float = typer.Option(None, help="Repulsion kappa > 0 (HTMP laws only)."),
     scale: float = typer.Option(1.0, help="Scale sigma^2 > 0."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table "
+                                                       "(NaN and +-inf written as null)."),
 ) -> None:
     """Print pdf, cdf and sf of a law at the given points."""
     from .. import HTMP, InverseHTMP, MarchenkoPastur
@@ -37,14 +38,13 @@ def law_command(
             cls = HTMP if name is LawName.htmp else InverseHTMP
             law = cls(gamma=gamma, kappa=kappa, scale=scale)
     except ValueError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+        fail(str(err))
     rows = [{"x": xi, "pdf": float(law.pdf(xi)), "cdf": float(law.cdf(xi)), "sf": float(law.sf(xi))}
             for xi in x]
     if as_json:
-        typer.echo(json.dumps({"law": repr(law), "values": rows}))
+        out(dumps({"law": repr(law), "values": rows}))
         return
-    typer.echo(repr(law))
-    typer.echo(f"{'x':>14} {'pdf':>22} {'cdf':>22} {'sf':>22}")
-    for r in rows:
-        typer.echo(f"{r['x']:>14.6g} {r['pdf']:>22.16g} {r['cdf']:>22.16g} {r['sf']:>22.16g}")
+    lines = [repr(law), f"{'x':>14} {'pdf':>22} {'cdf':>22} {'sf':>22}"]
+    lines += [f"{r['x']:>14.6g} {r['pdf']:>22.16g} {r['cdf']:>22.16g} {r['sf']:>22.16g}"
+              for r in rows]
+    out("\n".join(lines))

@@ -6,6 +6,7 @@ import math
 
 from ..analysis._format import kappa_text, weak_reasons
 from ..analysis._format import num as _num
+from ._safe import printable
 
 __all__ = ["fmt", "layer_notes", "summary_cards"]
 
@@ -27,8 +28,9 @@ def fmt(v) -> str:
     return str(int(f)) if f.is_integer() and abs(f) < 1e9 else f"{f:.4g}"
 
 
-def _e(text: str) -> str:
-    return html.escape(str(text))
+def _e(text) -> str:
+    """HTML text of anything: control characters and lone surrogates escaped, then markup."""
+    return html.escape(printable(text))
 
 
 def _mp_note(r):

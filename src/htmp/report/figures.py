@@ -19,6 +19,7 @@ from matplotlib.ticker import LogFormatter, MaxNLocator, NullLocator
 from ..fitting import LABELS
 from ..laws import HTMP, MarchenkoPastur
 from ..nn import depth_key
+from ._safe import printable
 
 __all__ = ["PHASE_COLORS", "new_figure", "to_data_uri", "plot_esd", "plot_overview",
            "plot_models", "plot_phase_grid", "PowerOfTenFormatter"]
@@ -116,6 +117,20 @@ def _curves(fit: dict, n: int):
     return out
 
 
+def _no_plot(ax, why: str):
+    """An empty panel that says why nothing is drawn; returns ``ax``."""
+    ax.text(0.5, 0.5, why, ha="center", va="center", wrap=True, transform=ax.transAxes,
+            color="0.35")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
+def _label(text) -> str:
+    """A name as plain tick text: control characters escaped, ``$`` not read as mathtext."""
+    return printable(text).replace("$", r"\$")
+
+
 def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
     """Histogram (density) of ``eigs`` with the fitted MP / HTMP densities; returns ``ax``.
 
@@ -124,14 +139,16 @@ def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
     1.15x the largest eigenvalue); ``loglog`` shows all positive eigenvalues on log-spaced
     bins, where a power-law tail is a straight line.  The power-law ``xmin`` is marked.
     """
-    ev = np.asarray(eigs, dtype=float)
+    ev = np.asarray(eigs, dtype=float).ravel()
     n = len(ev)
-    pos = ev[ev > max(float(fit.get("tol", 0.0) or 0.0), 0.0)]
+    pos = ev[np.isfinite(ev) & (ev > max(float(fit.get("tol", 0.0) or 0.0), 0.0))]
     if pos.size < 2:
-        ax.text(0.5, 0.5, "fewer than 2 positive eigenvalues", ha="center",
-                transform=ax.transAxes)
-        return ax
+        return _no_plot(ax, "fewer than 2 positive finite eigenvalues")
     lo, hi = float(pos.min()), float(pos.max())
+    # bins narrower than the smallest normal double give infinite densities
+    if hi < 1e3 * np.finfo(float).tiny or hi * 1.2 > np.finfo(float).max:
+        return _no_plot(ax, f"eigenvalues from {lo:.3g} to {hi:.3g}: beyond the range "
+                            "that double precision can bin")
     edge = float(fit.get("mp_bulk_max", math.nan))
     if loglog:
         bins = np.geomspace(lo, hi * 1.0001, 60) if hi > lo else 10
@@ -160,7 +177,11 @@ def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
                     color="0.35", transform=ax.transAxes)
     weights = np.full(pos.size, 1.0 / n)              # the histogram integrates to share > 0
     counts, edges = np.histogram(pos, bins=bins, weights=weights)
-    dens = counts / np.diff(edges)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        dens = counts / np.diff(edges)
+    if not np.all(np.isfinite(dens)):
+        return _no_plot(ax, f"eigenvalues from {lo:.3g} to {hi:.3g}: bins too narrow for "
+                            "double precision")
     ax.stairs(dens, edges, fill=True, color=HIST_COLOR, alpha=0.9,
               label=f"ESD ({n} eigenvalues)")
     peak = float(dens.max()) if dens.size else 1.0
@@ -273,7 +294,8 @@ def plot_models(labels, summaries, *, axes):
     ax2 = ax_m.twinx()
     ax2.plot(x, am, "s--", color="#6a3d9a", label="median α (right)")
     ax2.set_ylabel("median power-law α")
-    ax_m.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
+    ticks = [_label(lab) for lab in labels]
+    ax_m.set_xticks(x, ticks, rotation=20, ha="right", fontsize=8)
     h1, l1 = ax_m.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax_m.legend(h1 + h2, l1 + l2, fontsize=8, frameon=False)
@@ -283,7 +305,7 @@ def plot_models(labels, summaries, *, axes):
         if c.any():
             ax_p.bar(x, c, bottom=bottom, color=PHASE_COLORS[p], label=p)
             bottom += c
-    ax_p.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
+    ax_p.set_xticks(x, ticks, rotation=20, ha="right", fontsize=8)
     ax_p.set_ylabel("layers per phase")
     ax_p.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return axes
@@ -312,8 +334,8 @@ def plot_phase_grid(labels, tables, *, ax):
                     else "" if math.isnan(k) else f"{k:.3g}")
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white")
     ax.imshow(grid, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
-    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xticks(range(len(labels)), [_label(lab) for lab in labels], fontsize=8)
+    ax.set_yticks(range(len(names)), [_label(name) for name in names], fontsize=8)
     ax.tick_params(length=0)
     ax.xaxis.tick_top()
     for s in ax.spines.values():

@@ -1,7 +1,6 @@
 """``write_report``: analyses -> one self-contained HTML file (inline CSS, PNG data URIs)."""
 from __future__ import annotations
 
-import html
 import math
 import re
 from pathlib import Path
@@ -9,7 +8,8 @@ from pathlib import Path
 from ..analysis import Analysis
 from ..nn import depth_key
 from ..analysis._format import kappa_text, weak_reasons
-from ._text import fmt, layer_notes, summary_cards
+from ._safe import printable
+from ._text import _e, fmt, layer_notes, summary_cards
 from .figures import (PHASE_COLORS, new_figure, plot_esd, plot_models,
                       plot_overview, plot_phase_grid, to_data_uri)
 
@@ -59,7 +59,7 @@ def _pairs(analyses) -> list:
 
 def _badge(phase: str) -> str:
     color = PHASE_COLORS.get(phase, PHASE_COLORS[""])
-    text = html.escape(phase or "no phase")
+    text = _e(phase or "no phase")
     return f'<span class="badge" style="background:{color}">{text}</span>'
 
 
@@ -83,20 +83,20 @@ def _table(rows, anchor) -> str:
             v = r[col]
             if col == "name":
                 cells.append(f'<td class="l name"><a href="#{anchor}-{_slug(str(v))}" '
-                             f'title="{html.escape(str(v))}">{html.escape(str(v))}</a></td>')
+                             f'title="{_e(str(v))}">{_e(str(v))}</a></td>')
             elif col == "phase":
                 weak = weak_reasons(r)
-                mark = (f' <span class="warn" title="{html.escape("; ".join(weak))}">(weak)</span>'
+                mark = (f' <span class="warn" title="{_e("; ".join(weak))}">(weak)</span>'
                         if weak else "")
                 cells.append(f'<td class="l">{_badge(str(v)) if v else ""}{mark}</td>')
             elif col == "kappa":
-                cells.append(f'<td title="{html.escape(str(r["htmp_status"]))}">'
-                             f'{html.escape(kappa_text(r))}</td>')
+                cells.append(f'<td title="{_e(str(r["htmp_status"]))}">'
+                             f'{_e(kappa_text(r))}</td>')
             elif col == "fit_quality":
                 cells.append(f'<td class="l{" warn" if v == "poor" else ""}">'
-                             f'{html.escape(str(v))}</td>')
+                             f'{_e(str(v))}</td>')
             else:
-                cells.append(f'<td class="{cls}">{html.escape(fmt(v))}</td>')
+                cells.append(f'<td class="{cls}">{_e(fmt(v))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>'
             + "".join(body) + "</tbody></table></div>")
@@ -111,21 +111,42 @@ _MODELS_MARGINS = dict(left=0.08, right=0.85, bottom=0.22, top=0.95, wspace=0.5)
 def _layer_section(r, eigs, anchor, dpi) -> str:
     name = str(r["name"])
     parts = [f'<section class="layer" id="{anchor}-{_slug(name)}">',
-             f"<h3>{html.escape(name)} {_badge(str(r['phase'])) if r['phase'] else ''}</h3>",
-             f'<div class="sub">{html.escape(str(r["type"]))}, shape {html.escape(str(r["shape"]))}'
+             f"<h3>{_e(name)} {_badge(str(r['phase'])) if r['phase'] else ''}</h3>",
+             f'<div class="sub">{_e(str(r["type"]))}, shape {_e(str(r["shape"]))}'
              f", N = {fmt(r['N'])}, M = {fmt(r['M'])}, γ = N/M = {fmt(r['gamma'])}</div>"]
     if eigs is not None:
         fit = {k: r[k] for k in ("gamma_eff", "mp_bulk_max", "kappa", "htmp_scale",
                                  "mp_limit_scale", "alpha", "xmin", "htmp_status")}
         fit.update(n_used=_int(r["n_used"]))
-        fig, (a1, a2) = new_figure(10.0, 3.3, ncols=2, margins=_ESD_MARGINS)
-        plot_esd(eigs, fit, ax=a1, loglog=False)
-        plot_esd(eigs, fit, ax=a2, loglog=True, legend=False)
-        parts.append(f'<figure><img alt="ESD of {html.escape(name)}" '
-                     f'src="{to_data_uri(fig, dpi=dpi)}"></figure>')
+
+        def draw():
+            fig, (a1, a2) = new_figure(10.0, 3.3, ncols=2, margins=_ESD_MARGINS)
+            plot_esd(eigs, fit, ax=a1, loglog=False)
+            plot_esd(eigs, fit, ax=a2, loglog=True, legend=False)
+            return fig
+        parts.append(_figure(draw, f"ESD of {name}", dpi))
     parts.append("<ul>" + "".join(f'<li class="{c}">{t}</li>' for c, t in layer_notes(r))
                  + "</ul></section>")
     return "\n".join(parts)
+
+
+_FIGURE_ERROR_CHARS = 300
+
+
+def _figure(draw, alt: str, dpi: int, caption: str = "") -> str:
+    """``<figure>`` with the PNG that ``draw()`` returns, or a card saying why it could not
+    be drawn: a figure that fails (NaN limits, an unplottable spectrum, a font that cannot
+    render a name) costs its own card, never the table or the report."""
+    try:
+        uri = to_data_uri(draw(), dpi=dpi)
+    except Exception as err:  # noqa: BLE001 - any drawing failure becomes the card
+        why = f"{type(err).__name__}: {err}"
+        if len(why) > _FIGURE_ERROR_CHARS:
+            why = why[:_FIGURE_ERROR_CHARS - 1] + "…"
+        return (f'<figure class="failed"><div class="card bad">Figure not drawn ({_e(alt)}): '
+                f"{_e(why)}</div></figure>")
+    cap = f"<figcaption>{caption}</figcaption>" if caption else ""
+    return f'<figure><img alt="{_e(alt)}" src="{uri}">{cap}</figure>'
 
 
 def _int(v) -> int:
@@ -135,26 +156,29 @@ def _int(v) -> int:
         return 0
 
 
+_OVERVIEW_CAPTION = (
+    "Top: HTMP κ per layer with its 95 % interval (κ → ∞ is Marchenko–Pastur; smaller κ, "
+    "wider bulk; shaded: κ &lt; 2, the heavy-tailed range of the phase rules). Hollow ▲: "
+    "MP-like, κ = ∞, drawn at its 95 % lower limit; hollow ▼: κ below the search range, "
+    "drawn at its upper limit: bounds, not values. Bottom: WeightWatcher-compatible "
+    "power-law α of the tail (shaded 2–6: WeightWatcher's usual range). Missing points: "
+    "no κ (too few eigenvalues, or the fit was not made or failed; see the layer).")
+
+
 def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
     anchor = f"m{idx}"
     t = a.table
     order = sorted(range(len(t)), key=lambda i: depth_key(str(t["name"].iloc[i])))
     rows = [t.iloc[i] for i in order]
-    fig, axes = new_figure(10.0, 5.2, nrows=2, margins=_OVERVIEW_MARGINS)
-    plot_overview(t, axes=axes)
-    overview = to_data_uri(fig, dpi=dpi)
-    out = [f'<section class="model" id="{anchor}"><h2>{html.escape(label)}</h2>',
-           f'<div class="sub">source: {html.escape(a.source)}</div>',
+
+    def draw():
+        fig, axes = new_figure(10.0, 5.2, nrows=2, margins=_OVERVIEW_MARGINS)
+        plot_overview(t, axes=axes)
+        return fig
+    out = [f'<section class="model" id="{anchor}"><h2>{_e(label)}</h2>',
+           f'<div class="sub">source: {_e(a.source)}</div>',
            summary_cards(a.summary),
-           f'<figure><img alt="kappa and alpha by layer depth" src="{overview}">'
-           "<figcaption>Top: HTMP κ per layer with its 95 % interval (κ → ∞ is "
-           "Marchenko–Pastur; smaller κ, wider bulk; shaded: κ &lt; 2, the heavy-tailed range "
-           "of the phase rules). Hollow ▲: MP-like, κ = ∞, drawn at its 95 % lower limit; "
-           "hollow ▼: κ below the search range, drawn at its upper limit: bounds, not values. "
-           "Bottom: WeightWatcher-compatible power-law α of the tail (shaded 2–6: "
-           "WeightWatcher's usual range). Missing points: no κ (too few eigenvalues, or the "
-           "fit was not made or failed; see the layer).</figcaption>"
-           "</figure>",
+           _figure(draw, "kappa and alpha by layer depth", dpi, _OVERVIEW_CAPTION),
            "<h3 style='font-family:inherit'>Layers</h3>", _table(rows, anchor)]
     for r in rows:
         out.append(_layer_section(r, a.spectra.get(str(r["name"])), anchor, dpi))
@@ -163,26 +187,30 @@ def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
 
 
 def _comparison(pairs, dpi) -> str:
-    fig, axes = new_figure(10.0, 3.4, ncols=2, margins=_MODELS_MARGINS)
-    plot_models([lab for lab, _ in pairs], [a.summary for _, a in pairs], axes=axes)
-    models_uri = to_data_uri(fig, dpi=dpi)
+    labels = [printable(lab) for lab, _ in pairs]
+
+    def draw_models():
+        fig, axes = new_figure(10.0, 3.4, ncols=2, margins=_MODELS_MARGINS)
+        plot_models(labels, [a.summary for _, a in pairs], axes=axes)
+        return fig
+    models = _figure(draw_models, "models compared", dpi,
+                     "Left: median over layers of the measured κ and of α (κ at a search "
+                     "end, MP-like or below the range, is left out: a bound is not a value). "
+                     "Right: number of layers in each phase.")
     grid = ""
     tables = [a.table for _, a in pairs]
     n_common = len(set.intersection(*[set(t["name"]) for t in tables]))
     if n_common:
-        fig, (ax,) = new_figure(2.2 + 1.1 * len(pairs), 1.0 + 0.3 * n_common)
-        plot_phase_grid([lab for lab, _ in pairs], tables, ax=ax)
-        grid = (f'<figure><img alt="phase of each layer in each model" '
-                f'src="{to_data_uri(fig, dpi=dpi)}"><figcaption>Phase of each layer (rows: the '
-                f"{n_common} layer names all models share) in each model (columns); the text "
-                "is the fitted HTMP κ (MP: MP-like, κ = ∞; ≤x: below the search range; "
-                "empty: no κ fit).</figcaption></figure>")
-    toc = "".join(f'<a href="#m{i}">{html.escape(lab)}</a>' for i, (lab, _) in enumerate(pairs))
-    return ("<h2>Models side by side</h2>"
-            f'<figure><img alt="models compared" src="{models_uri}">'
-            "<figcaption>Left: median over layers of the measured κ and of α (κ at a search "
-            "end, MP-like or below the range, is left out: a bound is not a value). Right: "
-            "number of layers in each phase.</figcaption></figure>" + grid +
+        def draw_grid():
+            fig, (ax,) = new_figure(2.2 + 1.1 * len(pairs), 1.0 + 0.3 * n_common)
+            plot_phase_grid(labels, tables, ax=ax)
+            return fig
+        grid = _figure(draw_grid, "phase of each layer in each model", dpi,
+                       f"Phase of each layer (rows: the {n_common} layer names all models "
+                       "share) in each model (columns); the text is the fitted HTMP κ (MP: "
+                       "MP-like, κ = ∞; ≤x: below the search range; empty: no κ fit).")
+    toc = "".join(f'<a href="#m{i}">{_e(lab)}</a>' for i, (lab, _) in enumerate(pairs))
+    return ("<h2>Models side by side</h2>" + models + grid +
             f'<nav class="toc">jump to: {toc}</nav>')
 
 
@@ -202,8 +230,8 @@ def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96
     out.mkdir(parents=True, exist_ok=True)
     from .. import __version__
 
-    body = [f"<h1>{html.escape(title)}</h1>",
-            f'<div class="sub">htmp {html.escape(__version__)} · {len(pairs)} model(s). '
+    body = [f"<h1>{_e(title)}</h1>",
+            f'<div class="sub">htmp {_e(__version__)} · {len(pairs)} model(s). '
             "ESD = eigenvalues of WWᵀ/M (N = min dim, M = max dim). MP and HTMP are fitted the "
             "same way (maximum likelihood) to the same eigenvalues: the same top eigenvalues "
             "set aside as spikes, numerically zero ones counted as below the tolerance; their "
@@ -216,8 +244,9 @@ def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96
     body += [_model_section(lab, a, i, dpi) for i, (lab, a) in enumerate(pairs)]
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-           f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
+           f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
            f"<body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")
     path = out / "index.html"
-    path.write_text(doc, encoding="utf-8")
+    # every text went through _e (surrogates escaped); backslashreplace is the last guard
+    path.write_text(doc, encoding="utf-8", errors="backslashreplace")
     return path

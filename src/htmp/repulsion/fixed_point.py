@@ -34,11 +34,34 @@ from .closed_form import kappa_closed_form
 from .sampling import sample_q_kappa, statistic_t
 from .structures import LABEL_INVARIANT, PRODUCT_FORMS, make_structure, normalise_name
 
-__all__ = ["KappaEstimate", "estimate_kappa", "slope_estimate", "KAPPA_FLOOR"]
+__all__ = ["KappaEstimate", "estimate_kappa", "slope_estimate", "check_work", "KAPPA_FLOOR",
+           "MAX_N", "MAX_SAMPLES", "MAX_ITER", "MAX_VALUES", "MAX_PAIR_TERMS"]
 
 #: smallest kappa used for sampling q_kappa (beta = kappa/N must be > 0); the iterate itself
 #: is not clipped, so kappa* = 0 (diagonal) is reached exactly when started at 0.
 KAPPA_FLOOR = 1e-6
+
+# Work limits of estimate_kappa, checked before anything is allocated.  One step holds a
+# few arrays of n_samples * n values and one of n_samples * n_labellings * n (the labelled
+# copies; n_labellings counts as 1 for the label-invariant classes diagonal and symmetric),
+# and costs about n^2 / 2 log-differences per spectrum (the statistic T).  Measured on one
+# core: block_diagonal at n = 4096, n_samples = 256, 32 labellings (2^25 values) peaks at
+# 1.4 GB resident and takes about 2 minutes a step; symmetric at n = 2048, n_samples = 400
+# runs about 2e7 pair terms of T a second (T and log V together), so MAX_PAIR_TERMS is
+# about 1.5 hours.  To go further, set these module constants
+# (htmp.repulsion.fixed_point.MAX_...) before calling estimate_kappa.
+#: largest matrix size n
+MAX_N = 4096
+#: largest n_samples (spectra per step)
+MAX_SAMPLES = 100_000
+#: largest n_iter (steps)
+MAX_ITER = 10_000
+#: largest n * n_samples * n_labellings of one step (8 bytes each; 2^25 values = 256 MiB)
+MAX_VALUES = 2 ** 25
+#: largest n * (n - 1) / 2 * n_samples * n_iter (pair terms of T over the run)
+MAX_PAIR_TERMS = 10 ** 11
+#: default n_labellings of estimate_kappa
+N_LABELLINGS = 32
 
 
 @dataclass(frozen=True)
@@ -126,15 +149,36 @@ def _converged(half: np.ndarray, stderr: float) -> bool:
     return bool(gap <= 3.0 * se_gap + 1e-3 * max(1.0, abs(half.mean())))
 
 
-def _check_int(name: str, value, low: int) -> int:
+def _check_int(name: str, value, low: int, high: int | None = None,
+               limit: str = "") -> int:
     if isinstance(value, bool) or not hasattr(value, "__index__") or int(value) < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if high is not None and int(value) > high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}] "
+                         f"(htmp.repulsion.fixed_point.{limit}), got {value!r}")
     return int(value)
+
+
+def check_work(n: int, n_samples: int, n_iter: int, n_labellings: int) -> None:
+    """Raise ValueError when one step would hold more than ``MAX_VALUES`` values or the run
+    would cost more than ``MAX_PAIR_TERMS`` pair terms (``n_labellings``: the number used,
+    1 for diagonal and symmetric)."""
+    values = n * n_samples * n_labellings
+    if values > MAX_VALUES:
+        raise ValueError(f"n * n_samples * n_labellings must be <= {MAX_VALUES} "
+                         f"(htmp.repulsion.fixed_point.MAX_VALUES, 8 bytes each), got "
+                         f"{n} * {n_samples} * {n_labellings} = {values}")
+    pairs = n * (n - 1) // 2 * n_samples * n_iter
+    if pairs > MAX_PAIR_TERMS:
+        raise ValueError(f"n * (n - 1) / 2 * n_samples * n_iter must be <= "
+                         f"{MAX_PAIR_TERMS:.0e} (htmp.repulsion.fixed_point.MAX_PAIR_TERMS), "
+                         f"got {pairs:.3g} "
+                         f"(n={n}, n_samples={n_samples}, n_iter={n_iter})")
 
 
 def estimate_kappa(structure, *, n, rng=None, alpha_l: float = 1.0, n_samples: int = 400,
                    n_iter: int = 30, eta: float = 0.5, kappa0: float | None = None,
-                   n_labellings: int = 32, **structure_params) -> KappaEstimate:
+                   n_labellings: int = N_LABELLINGS, **structure_params) -> KappaEstimate:
     """Variational kappa* of a matrix structure by the stochastic fixed point (Algorithm 1).
 
     Parameters
@@ -148,6 +192,10 @@ def estimate_kappa(structure, *, n, rng=None, alpha_l: float = 1.0, n_samples: i
     n_samples : spectra per step (>= 3); n_iter : steps (>= 2); eta : step size in (0, 1].
     kappa0 : starting point >= 0; default the count heuristic ``2|P|/(N-1)``.
     n_labellings : random labellings averaged per spectrum (Rao-Blackwell, >= 1).
+    Work limits, checked before any sampling (ValueError naming the argument and the bound):
+    ``n <= MAX_N``, ``n_samples <= MAX_SAMPLES``, ``n_iter <= MAX_ITER``,
+    ``n * n_samples * n_labellings <= MAX_VALUES`` (memory of one step) and
+    ``n(n-1)/2 * n_samples * n_iter <= MAX_PAIR_TERMS`` (time); module constants.
     **structure_params : ``block_size=`` (b, c), ``factor_sizes=(m, d)`` (d), ``k=`` (f).
 
     q_kappa is sampled at ``max(kappa_t, KAPPA_FLOOR)``; for the diagonal class log V = 0, so
@@ -155,12 +203,13 @@ def estimate_kappa(structure, *, n, rng=None, alpha_l: float = 1.0, n_samples: i
     """
     name = normalise_name(structure)
     spec = make_structure(name, n=n, **structure_params)
-    n = int(n)
+    n = _check_int("n", n, 2, MAX_N, "MAX_N")
     alpha_l = float(check_param("alpha_l", alpha_l, -1.0))
     eta = float(check_param("eta", eta, 0.0, 1.0, interval="left-open"))
-    n_samples = _check_int("n_samples", n_samples, 3)
-    n_iter = _check_int("n_iter", n_iter, 2)
+    n_samples = _check_int("n_samples", n_samples, 3, MAX_SAMPLES, "MAX_SAMPLES")
+    n_iter = _check_int("n_iter", n_iter, 2, MAX_ITER, "MAX_ITER")
     n_labellings = _check_int("n_labellings", n_labellings, 1)
+    check_work(n, n_samples, n_iter, 1 if name in LABEL_INVARIANT else n_labellings)
     count = float(spec.kappa_count(n))
     kappa = count if kappa0 is None else float(check_param("kappa0", kappa0, 0.0, interval="right-open"))
     rng = np.random.default_rng(rng)
