@@ -54,3 +54,84 @@ def test_esd_does_not_modify_its_input():
         before = W.copy()
         htmp.esd(W)
         np.testing.assert_array_equal(W, before)
+
+
+# -- fits of a spectrum times 2^k ----------------------------------------------------------
+from dataclasses import fields as _fields     # noqa: E402
+
+from hypothesis import given, settings, strategies as st   # noqa: E402
+
+from htmp.fitting import (compare_mp_htmp, fit_htmp, fit_inverse_htmp, fit_invgamma,  # noqa: E402
+                          fit_mp, fit_powerlaw, phase)
+from htmp.laws import HTMP    # noqa: E402
+
+# HTMP(0.4, 1.5) eigenvalues (0.0055 .. 5.8) and 8 exact zeros (censored by the HTMP fits):
+# times 2^k every value stays a normal float64 for k in [-1014, 1021]
+GAMMA = 0.4
+X0 = np.concatenate([np.zeros(8),
+                     HTMP(gamma=GAMMA, kappa=1.5).rvs(300, rng=np.random.default_rng(1))])
+EIGEN_KS = [-1014, -1000, -640, -255, -1, 1, 77, 512, 1000, 1021]
+
+# per result type: fields that are scales (x 2^k exactly) and log-likelihoods (+ n k log 1/2)
+SCALES = {"MPFit": {"sigma2", "sigma2_se", "bulk_min", "bulk_max", "edge_tw", "tw_scale",
+                    "threshold", "spikes"},
+          "HTMPFit": {"scale", "spikes"}, "Comparison": {"mp_scale", "htmp_scale", "cut"},
+          "PowerLawFit": {"xmin", "xmax"}, "InvGammaFit": {"b", "b_se"}, "PhaseResult": set()}
+LOGLIKS = {"MPFit": {"loglik"}, "HTMPFit": {"loglik", "loglik_mp"},
+           "Comparison": {"loglik_mp", "loglik_htmp"}, "PowerLawFit": {"loglik"},
+           "InvGammaFit": {"loglik"}, "PhaseResult": set()}
+
+
+def _n_density(res) -> int:
+    """The number of eigenvalues whose densities make the log-likelihood."""
+    return res.n_tail if type(res).__name__ == "PowerLawFit" else res.n_used
+
+
+def assert_scaled(res, ref, k):
+    """res (data 2^k x) against ref (data x): scales x 2^k to the last bit, log-likelihoods
+    moved by -n k log 2, everything else (labels, kappa, KS, ratios, exponents) equal."""
+    kind = type(ref).__name__
+    for f in _fields(ref):
+        a, b = getattr(res, f.name), getattr(ref, f.name)
+        if f.name in SCALES[kind]:
+            b = tuple(math.ldexp(v, k) for v in b) if isinstance(b, tuple) else \
+                (math.ldexp(b, k) if math.isfinite(b) else b)
+            assert a == b or (a != a and b != b), (f.name, a, b)
+        elif f.name in LOGLIKS[kind]:
+            assert a == pytest.approx(b - _n_density(ref) * k * math.log(2.0), rel=1e-12,
+                                      abs=1e-9), f.name
+        else:
+            assert a == b or (a != a and b != b), (f.name, a, b)
+
+
+FITS = {
+    "mp": lambda x, s: fit_mp(x, gamma=GAMMA),
+    "htmp": lambda x, s: fit_htmp(x, gamma=GAMMA),
+    "inverse-htmp": lambda x, s: fit_inverse_htmp(x, gamma=GAMMA),
+    "compare": lambda x, s: compare_mp_htmp(x, gamma=GAMMA),
+    "powerlaw": lambda x, s: fit_powerlaw(x, min_value=0.01 * s),   # the threshold scales too
+    "invgamma": lambda x, s: fit_invgamma(x),
+    "phase": lambda x, s: phase(x, gamma=GAMMA),
+}
+_REF = {}
+
+
+def _ref(name):
+    if name not in _REF:
+        _REF[name] = FITS[name](X0, 1.0)
+    return _REF[name]
+
+
+@pytest.mark.parametrize("name", list(FITS))
+@pytest.mark.parametrize("k", EIGEN_KS)
+def test_fits_of_2k_times_a_spectrum(name, k):
+    ref = _ref(name)
+    assert ref.status == "ok" if hasattr(ref, "status") else str(ref) == "unresolved"
+    assert_scaled(FITS[name](np.ldexp(X0, k), math.ldexp(1.0, k)), ref, k)
+
+
+@settings(max_examples=30)
+@given(k=st.integers(-1014, 1021))
+def test_cheap_fits_of_2k_times_a_spectrum_any_k(k):
+    for name in ("mp", "powerlaw", "invgamma", "phase"):
+        assert_scaled(FITS[name](np.ldexp(X0, k), math.ldexp(1.0, k)), _ref(name), k)

@@ -145,20 +145,21 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
     k_top = round(math.log(k_top_kappa) / FINE)
     ll_mp = prof(k_top)
     base = dict(kappa_mp=math.exp(prof.u(k_top)), gamma_eff=g, n_used=int(len(y)),
-                n_zero=sp.n_zero, n_set_aside=int(k), n_excess=int(k_mp - k), cut=cut,
+                n_zero=sp.n_zero, n_set_aside=int(k), n_excess=int(k_mp - k), cut=sp.scale(cut),
                 ks_crit=ks_critical(len(y)))
+    u, ll_in = sp.scale, (lambda v: sp.loglik(v, len(y)))   # back from units of 2^sp.unit
     nan = math.nan
     if not math.isfinite(ll_mp):
         return Comparison("", "", nan, nan, nan, nan, mp_scale=nan, htmp_scale=nan, mp_ks=nan,
                           htmp_ks=nan, loglik_mp=nan, loglik_htmp=nan, loglik_ratio=nan,
                           htmp_status="failed", n_evals=len(prof.cache), status="failed",
                           message="MP log-likelihood is not finite", **base)
-    mp_scale = prof.cache[k_top][1]
+    mp_scale = u(prof.cache[k_top][1])
     mp_ks = ks_statistic(y, prof.conditional_cdf(k_top, y))
     if n < min_kappa_evals:
         quality = "good" if mp_ks <= base["ks_crit"] else "poor"
         return Comparison("mp", quality, nan, nan, nan, nan, mp_scale=mp_scale, htmp_scale=nan,
-                          mp_ks=mp_ks, htmp_ks=nan, loglik_mp=ll_mp, loglik_htmp=nan,
+                          mp_ks=mp_ks, htmp_ks=nan, loglik_mp=ll_in(ll_mp), loglik_htmp=nan,
                           loglik_ratio=nan, htmp_status="too-few", n_evals=len(prof.cache),
                           message=f"{n} eigenvalues < {min_kappa_evals}: too few for a kappa "
                                   f"fit", **base)
@@ -176,8 +177,8 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
            }.get(res["status"], "")
     return Comparison(pref, "good" if ks_pref <= base["ks_crit"] else "poor", res["kappa"],
                       res["lo"], res["hi"], math.exp(prof.u(best)), mp_scale=mp_scale,
-                      htmp_scale=prof.cache[best][1], mp_ks=mp_ks, htmp_ks=htmp_ks,
-                      loglik_mp=ll_mp, loglik_htmp=ll_h, loglik_ratio=llr,
+                      htmp_scale=u(prof.cache[best][1]), mp_ks=mp_ks, htmp_ks=htmp_ks,
+                      loglik_mp=ll_in(ll_mp), loglik_htmp=ll_in(ll_h), loglik_ratio=llr,
                       htmp_status=res["status"], n_evals=len(prof.cache),
                       message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m),
                       **base)

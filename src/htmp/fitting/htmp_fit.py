@@ -381,6 +381,7 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
         spikes, y = np.concatenate([spikes, y[new]]), y[~new]
         cut = 0.5 * (float(y[-1]) + float(spikes.min()))
     ll = prof.cache[best][0]
+    spikes = np.ldexp(spikes, sp.unit)     # the fit ran in units of 2^sp.unit (exact)
     if not math.isfinite(ll):
         nan = math.nan
         return HTMPFit(name, nan, nan, nan, nan, nan, nan, g, res["k0"], nan, nan, nan, len(y),
@@ -398,8 +399,8 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
            "max-iter": f"stopped after {max_iter} kappa evaluations"}.get(status, "")
     return HTMPFit(law_name=name, kappa=res["kappa"], kappa_lo=res["lo"], kappa_hi=res["hi"],
                    kappa_se=res["se"], kappa_fit=math.exp(prof.u(best)),
-                   scale=prof.cache[best][1], gamma=g, kappa_moments=res["k0"], loglik=ll,
-                   loglik_mp=prof.cache[k_top][0],
+                   scale=sp.scale(prof.cache[best][1]), gamma=g, kappa_moments=res["k0"],
+                   loglik=sp.loglik(ll, len(y)), loglik_mp=sp.loglik(prof.cache[k_top][0], len(y)),
                    ks=ks_statistic(y, prof.conditional_cdf(best, y)), n_used=int(len(y)),
                    n_spikes=int(len(spikes)), spikes=tuple(float(s) for s in np.sort(spikes)),
                    n_zero=sp.n_zero, kappa_max=kappa_max, n_evals=n_prev + len(prof.cache),

@@ -100,7 +100,7 @@ def fit_mp(eigs, *, gamma=None, N=None, M=None, margin: float = 3.0,
         bulk = x[~mask]
         if len(bulk) < 2:
             return _failed(sp, f"fewer than 2 eigenvalues left in the bulk after "
-                               f"{n_iter} round(s) (edge {edge:.4g})", n_iter)
+                               f"{n_iter} round(s) (edge {sp.scale(edge):.4g})", n_iter)
         new_sigma2 = float(np.mean(bulk))
         done = spikes_mask is not None and np.array_equal(mask, spikes_mask)
         spikes_mask, sigma2 = mask, new_sigma2
@@ -112,9 +112,10 @@ def fit_mp(eigs, *, gamma=None, N=None, M=None, margin: float = 3.0,
     with np.errstate(divide="ignore"):
         ll = float(np.sum(law.logpdf(bulk)))
     lo, hi = law.support()
-    return MPFit(sigma2=sigma2, sigma2_se=sigma2 * math.sqrt(2.0 / (len(bulk) * sp.M)),
-                 gamma=g, N=sp.N, M=float(sp.M), bulk_min=float(lo), bulk_max=float(hi),
-                 edge_tw=edge, tw_scale=s_tw, threshold=edge + margin * s_tw,
-                 n_spikes=int(len(spikes)), spikes=tuple(float(s) for s in spikes),
-                 n_zero=sp.n_zero, n_used=int(len(bulk)), loglik=ll,
+    u = sp.scale                      # the fit ran in units of 2^sp.unit: scales back, exactly
+    return MPFit(sigma2=u(sigma2), sigma2_se=u(sigma2 * math.sqrt(2.0 / (len(bulk) * sp.M))),
+                 gamma=g, N=sp.N, M=float(sp.M), bulk_min=u(float(lo)), bulk_max=u(float(hi)),
+                 edge_tw=u(edge), tw_scale=u(s_tw), threshold=u(edge + margin * s_tw),
+                 n_spikes=int(len(spikes)), spikes=tuple(u(float(s)) for s in spikes),
+                 n_zero=sp.n_zero, n_used=int(len(bulk)), loglik=sp.loglik(ll, len(bulk)),
                  ks=ks_statistic(bulk, law.cdf(bulk)), n_iter=n_iter)

@@ -44,6 +44,7 @@ import numpy as np
 
 from . import compare
 from ._results import FitResult, as_eigenvalues
+from ._spectrum import tolerance_in_units
 from .compare import Comparison, compare_mp_htmp
 from .esd import ESDResult, esd
 from .mp_fit import fit_mp
@@ -119,15 +120,23 @@ def _as_spectrum(obj, gamma) -> tuple[ESDResult | np.ndarray, float]:
     return r, r.gamma
 
 
+def _unit(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """(x / 2^e, e) with the largest in [1/2, 1) (exact): the evidence is computed in these
+    units, so it is the same for 2^k x and sums of values near 1e308 do not overflow."""
+    top = float(np.max(x)) if len(x) else 0.0
+    e = math.frexp(top)[1] if top > 0 else 0
+    return np.ldexp(x, -e), e
+
+
 def _zero_fraction(spec, zero_rel: float) -> float:
-    x = np.asarray(getattr(spec, "eigenvalues", spec))
-    tol = getattr(spec, "tol", len(x) * np.finfo(float).eps * float(np.max(x)))
+    x, e = _unit(np.sort(np.asarray(getattr(spec, "eigenvalues", spec), dtype=float)))
+    tol = tolerance_in_units(spec, x, e)
     return float(np.mean(x <= max(tol, zero_rel * float(np.mean(x)))))
 
 
 def top_share(eigs) -> float:
     """Share of the trace held by the top ceil(5 %) of the eigenvalues."""
-    x = np.sort(np.asarray(getattr(eigs, "eigenvalues", eigs), dtype=float))
+    x = _unit(np.sort(np.asarray(getattr(eigs, "eigenvalues", eigs), dtype=float)))[0]
     total = float(x.sum())
     k = max(1, math.ceil(TOP_FRACTION * len(x)))
     return float(x[-k:].sum() / total) if total > 0 else math.nan

@@ -97,6 +97,8 @@ def fit_powerlaw(eigs, *, min_value: float = 1e-5, block: int = 256) -> PowerLaw
         return PowerLawFit(nan, nan, nan, nan, nan, 0, int(len(x)), nan, len(x) < SMALL_N,
                            "failed", f"need at least 2 distinct eigenvalues above "
                                      f"min_value={min_value:g}, got {len(x)}")
+    unit = math.frexp(float(x[-1]))[1]       # fit in units of 2^unit (exact): scale-free
+    x = np.ldexp(x, -unit)
     small = len(x) < SMALL_N
     alpha, ni, logx = _candidates(x, small)
     D = _ks_all(alpha, logx, block)
@@ -105,10 +107,13 @@ def fit_powerlaw(eigs, *, min_value: float = 1e-5, block: int = 256) -> PowerLaw
     i = int(np.argmin(D))     # first minimiser, as WWFit.__init__ does
     a = float(alpha[i])
     if not (a > 1.0):
-        return PowerLawFit(nan, nan, float(x[i]), float(x[-1]), nan, int(ni[i]), int(len(x)),
-                           nan, small, "failed", "no candidate xmin gives alpha > 1")
+        return PowerLawFit(nan, nan, math.ldexp(x[i], unit), math.ldexp(x[-1], unit), nan,
+                           int(ni[i]), int(len(x)), nan, small, "failed",
+                           "no candidate xmin gives alpha > 1")
     xmin, tail = float(x[i]), x[i:]
     ll = float(np.sum(math.log(a - 1.0) - math.log(xmin) - a * (np.log(tail) - math.log(xmin))))
-    return PowerLawFit(alpha=a, alpha_se=(a - 1.0) / math.sqrt(ni[i]), xmin=xmin,
-                       xmax=float(x[-1]), ks=float(D[i]), n_tail=int(ni[i]),
+    ll -= len(tail) * unit * math.log(2.0)    # the density of x = 2^unit x': / 2^unit
+    return PowerLawFit(alpha=a, alpha_se=(a - 1.0) / math.sqrt(ni[i]),
+                       xmin=math.ldexp(xmin, unit), xmax=math.ldexp(float(x[-1]), unit),
+                       ks=float(D[i]), n_tail=int(ni[i]),
                        n_used=int(len(x)), loglik=ll, small_n=small)
