@@ -39,9 +39,9 @@ def test_esd_scale_equivariant_for_float32_and_conv_slices(dtype, conv):
 
 
 @pytest.mark.parametrize("scale, text", [
-    (1e-200, r"the smallest nonzero one is 1e-401 \(largest \|entry\| of W 3.83e-200\)"),
-    (1e-320, r"the smallest nonzero one is 1e-641 \(largest \|entry\| of W 3.83e-320\)"),
-    (1e200, r"the largest reaches 1e\+400 \(largest \|entry\| of W 3.83e\+200\)"),
+    (1e-200, r"the smallest nonzero one is 1.7e-401 \(largest \|entry\| of W 3.83e-200\)"),
+    (1e-320, r"the smallest nonzero one is 1.7e-641 \(largest \|entry\| of W 3.83e-320\)"),
+    (1e200, r"the largest reaches 2.6e\+400 \(largest \|entry\| of W 3.83e\+200\)"),
 ])
 def test_eigenvalues_outside_float64_are_an_error_naming_w(scale, text):
     with pytest.raises(ValueError, match=r"W's eigenvalues are outside the float64 range "
@@ -135,3 +135,65 @@ def test_fits_of_2k_times_a_spectrum(name, k):
 def test_cheap_fits_of_2k_times_a_spectrum_any_k(k):
     for name in ("mp", "powerlaw", "invgamma", "phase"):
         assert_scaled(FITS[name](np.ldexp(X0, k), math.ldexp(1.0, k)), _ref(name), k)
+
+
+# -- the per-layer table of weights 2^k W -----------------------------------------------------
+# mp_* / htmp scales are eigenvalue scales (x 4^k); alpha and xmin are left out: the power-law
+# fit keeps WeightWatcher's absolute threshold 1e-5 / M (see test_powerlaw_threshold_...).
+TABLE_SCALES = ["mp_scale", "mp_bulk_max", "mp_threshold", "mp_limit_scale", "htmp_scale"]
+
+
+def test_analysis_table_of_2k_w_is_that_of_w():
+    pd = pytest.importorskip("pandas")
+    W = np.random.default_rng(4).standard_t(4, (80, 200))      # kappa ~ 38, HTMP fit "ok"
+    ks = [0, -509, -400, -1, 1, 300, 510]     # eigenvalues 4^k (0.237 .. 5.22): all normal
+    df = htmp.analyze({f"w{i}": np.ldexp(W, k) for i, k in enumerate(ks)}, fits=("mp", "htmp"))
+    ref = df.iloc[0]
+    assert ref["status"] == "ok" and ref["htmp_status"] == "ok" and math.isfinite(ref["kappa"])
+    for i, k in enumerate(ks):
+        row = df.iloc[i]
+        for col in df.columns:
+            a, b = row[col], ref[col]
+            if col in ("name", "seconds") or (pd.isna(a) and pd.isna(b)):
+                continue
+            if col in TABLE_SCALES:
+                b = math.ldexp(b, 2 * k)
+            assert a == b, (k, col, a, b)
+
+
+def test_layers_whose_eigenvalues_are_not_float64_numbers_fail_with_a_reason():
+    """Before: weights of 1e-200 gave a zero Gram matrix, rank 0 and "rank-collapse";
+    subnormal weights likewise; 1e200 an overflow message about the Gram matrix."""
+    nan_inf = W0.copy()
+    nan_inf[0, 0], nan_inf[1, 1], nan_inf[2, 2] = np.nan, np.inf, -np.inf
+    layers = {"zero": np.zeros((60, 150)), "tiny": W0 * 1e-200, "subnormal": W0 * 1e-310,
+              "one-subnormal-entry": np.where(np.arange(150) == 3, 5e-324, 0.0) * np.ones((60, 1)),
+              "huge": W0 * 1e200, "nan-inf": nan_inf}
+    df = htmp.analyze(layers).set_index("name")
+    assert (df["status"] == "failed").all()
+    assert (df["phase"] == "").all() and df["rank"].isna().all()
+    msg = df["message"]
+    assert msg["zero"] == "ValueError: W is all zero: its ESD is a point mass at 0 (no spectrum " \
+                          "to fit)"
+    assert msg["nan-inf"] == "ValueError: W must be finite, got 3 NaN/Inf entries"
+    for name, what in [("tiny", "the smallest nonzero one is 1.7e-401"),
+                       ("subnormal", "the smallest nonzero one is 1.7e-621"),
+                       ("one-subnormal-entry", "the smallest nonzero one is 9.8e-648"),
+                       ("huge", "the largest reaches 2.6e+400")]:
+        assert msg[name].startswith("ValueError: W's eigenvalues are outside the float64 range "
+                                    f"[2.23e-308, 1.8e+308]: {what} (largest |entry| of W "), name
+
+
+def test_smallest_representable_weights_are_analysed():
+    df = htmp.analyze({"w": np.ldexp(W0, -505)}, fits=("mp", "htmp"))
+    assert df.loc[0, "status"] == "ok" and df.loc[0, "rank"] == 60
+    assert df.loc[0, "phase"] == htmp.analyze({"w": W0}, fits=("mp", "htmp")).loc[0, "phase"]
+
+
+def test_powerlaw_threshold_is_weightwatchers_absolute_one_and_says_so():
+    """alpha in the table keeps WeightWatcher's EVALS_THRESH (1e-5 before dividing by M):
+    absolute, so weights of 2^-505 have no eigenvalue above it; the message says why."""
+    row = htmp.analyze({"w": np.ldexp(W0, -505)}).iloc[0]
+    assert row["powerlaw_status"] == "failed" and row["status"] == "partial"
+    assert "powerlaw: need at least 2 distinct eigenvalues above min_value=6.66667e-08, got 0 " \
+           "(WeightWatcher's absolute threshold 1e-5 / M)" in row["message"]

@@ -138,8 +138,10 @@ def _gram_eigvals(W: np.ndarray, e: int = 0) -> np.ndarray:
 
 
 def _log10_text(v: float, e2: int) -> str:
-    """v * 2^e2 written as "1e-400" (v > 0), for values float64 cannot hold."""
-    return f"1e{math.log10(v) + e2 * math.log10(2.0):+.0f}"
+    """v * 2^e2 written as "2.5e-400" (v > 0), for values float64 cannot hold."""
+    lg = math.log10(v) + e2 * math.log10(2.0)
+    ex = math.floor(lg)
+    return f"{10 ** (lg - ex):.2g}e{ex:+d}"
 
 
 def _in_units_of_w(ev: np.ndarray, tol: float, e: int, max_abs: float) -> tuple:
