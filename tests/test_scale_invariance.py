@@ -197,3 +197,13 @@ def test_powerlaw_threshold_is_weightwatchers_absolute_one_and_says_so():
     assert row["powerlaw_status"] == "failed" and row["status"] == "partial"
     assert "powerlaw: need at least 2 distinct eigenvalues above min_value=6.66667e-08, got 0 " \
            "(WeightWatcher's absolute threshold 1e-5 / M)" in row["message"]
+
+
+# -- numeric edge cases of the fits ------------------------------------------------------------
+def test_inverse_htmp_fit_where_the_law_quantile_underflows():
+    """Square-ish MP spectra under InverseHTMP: at the fitted kappa the lower spike quantile
+    of X underflows to 0, so the spike cut y = e^t / x is +inf (no spike), not 1/0."""
+    from htmp.laws import MarchenkoPastur
+    x = MarchenkoPastur(gamma=0.99).rvs(64, rng=np.random.default_rng(0))
+    r = fit_inverse_htmp(x, N=64, M=64 / 0.99)
+    assert r.status == "ok" and r.n_spikes == 0 and math.isfinite(r.kappa)
