@@ -7,6 +7,7 @@ log-likelihood ratios, exponents) are compared for equality and the scales to th
 (or, for log-likelihoods, which move by n k log 4, to 1e-12 relative).
 """
 import math
+import re
 
 import numpy as np
 import pytest
@@ -207,3 +208,56 @@ def test_inverse_htmp_fit_where_the_law_quantile_underflows():
     x = MarchenkoPastur(gamma=0.99).rvs(64, rng=np.random.default_rng(0))
     r = fit_inverse_htmp(x, N=64, M=64 / 0.99)
     assert r.status == "ok" and r.n_spikes == 0 and math.isfinite(r.kappa)
+
+
+# -- degenerate spectra: a point mass is no fit ------------------------------------------------
+_Q = np.linalg.qr(np.random.default_rng(1).standard_normal((200, 200)))[0]
+DEGENERATE = {"orthogonal": _Q, "orthogonal-float32": _Q.astype(np.float32),
+              "rectangular-identity": np.eye(64, 4000), "wide-identity": 3 * np.eye(8, 20000)}
+_POINT_MASS = r"degenerate spectrum: the \d+ eigenvalues are all equal \(relative spread " \
+              r"\S+ < 0.0001\), a point mass that no law here describes"
+
+
+@pytest.mark.parametrize("name", list(DEGENERATE))
+def test_point_mass_spectra_get_no_fit_and_say_why(name):
+    """Before: MP "ok" with KS 0.55-0.82, HTMP "MP-like", alpha ~ 1e15, phase "unresolved"
+    with the MP KS as its reason, all with status "ok"."""
+    r = htmp.esd(DEGENERATE[name])
+    for res in (fit_mp(r), fit_htmp(r), fit_inverse_htmp(r), compare_mp_htmp(r),
+                fit_powerlaw(r), fit_invgamma(r)):
+        assert res.status == "failed", type(res).__name__
+        assert re.fullmatch(_POINT_MASS, res.message), res.message
+    assert compare_mp_htmp(r).fit_quality == "poor"
+    p = phase(r)
+    assert (p.phase, p.fit_quality) == ("unresolved", "poor")
+    assert re.fullmatch(_POINT_MASS, p.reason)
+
+
+def test_point_mass_layer_in_the_table():
+    row = htmp.analyze({"w": _Q}).iloc[0]
+    assert row["status"] == "partial" and row["phase"] == "unresolved"
+    assert row["fit_quality"] == "poor"
+    assert (row["mp_status"], row["htmp_status"], row["powerlaw_status"]) == ("failed",) * 3
+    assert math.isnan(row["kappa"]) and math.isnan(row["alpha"]) and math.isnan(row["mp_ks"])
+    assert "mp: degenerate spectrum: the 200 eigenvalues are all equal" in row["message"]
+
+
+def test_a_narrow_but_real_spectrum_is_not_degenerate():
+    """MP at gamma = 1e-6 is 0.4 % wide: fitted, not called a point mass."""
+    from htmp.laws import MarchenkoPastur
+    x = MarchenkoPastur(gamma=1e-6).rvs(200, rng=np.random.default_rng(3))
+    assert fit_mp(x, gamma=1e-6).status == "ok"
+    assert fit_powerlaw(x, min_value=0).status == "ok"
+
+
+def test_fits_flag_a_poor_fit_beside_status_ok():
+    """fit_quality: the KS distance against its 95 % critical value, as in compare_mp_htmp."""
+    from htmp.laws import MarchenkoPastur
+    good = MarchenkoPastur(gamma=0.5).rvs(400, rng=np.random.default_rng(0))
+    heavy = HTMP(gamma=0.5, kappa=0.3).rvs(400, rng=np.random.default_rng(0))
+    assert (fit_mp(good, gamma=0.5).status, fit_mp(good, gamma=0.5).fit_quality) == ("ok", "good")
+    assert (fit_mp(heavy, gamma=0.5).status, fit_mp(heavy, gamma=0.5).fit_quality) == ("ok", "poor")
+    assert fit_htmp(heavy, gamma=0.5).fit_quality == "good"
+    from scipy import stats
+    ig = stats.invgamma(3.0, scale=2.0).rvs(400, random_state=np.random.default_rng(0))
+    assert (fit_invgamma(ig).fit_quality, fit_invgamma(good).fit_quality) == ("good", "poor")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._results import FitResult, ks_statistic
+from ._results import FitResult, degenerate_note, fit_quality, ks_statistic
 from ._spectrum import resolve
 
 __all__ = ["InvGammaFit", "fit_invgamma"]
@@ -38,6 +38,7 @@ class InvGammaFit(FitResult):
     n_iter: int
     status: str = "ok"
     message: str = ""
+    fit_quality: str = ""    # "good" / "poor": ks against its 95 % critical value at n_used
 
     @property
     def law(self):
@@ -60,9 +61,10 @@ def fit_invgamma(eigs, *, max_iter: int = 100, rtol: float = 1e-12) -> InvGammaF
     inv = 1.0 / x
     rhs = math.log(float(np.mean(inv))) + float(np.mean(np.log(x)))
     nan = math.nan
-    if not rhs > 0:
+    if degenerate_note(x) or not rhs > 0:
         return InvGammaFit(nan, nan, nan, nan, nan, nan, len(x), sp.n_zero, 0, "failed",
-                           f"log mean(1/x) + mean(log x) = {rhs:.3g} <= 0: all values equal")
+                           degenerate_note(x) or f"log mean(1/x) + mean(log x) = {rhs:.3g} "
+                                                 f"<= 0: all values equal")
     a = (3.0 - rhs + math.sqrt((rhs - 3.0) ** 2 + 24.0 * rhs)) / (12.0 * rhs)
     status, n_iter = "max-iter", max_iter
     for k in range(1, max_iter + 1):
@@ -81,10 +83,10 @@ def fit_invgamma(eigs, *, max_iter: int = 100, rtol: float = 1e-12) -> InvGammaF
     tri = float(special.polygamma(1, a))
     d = n * _info_det(a, tri)
     ll = float(np.sum(a * math.log(b) - special.gammaln(a) - (a + 1) * np.log(x) - b * inv))
-    cdf = special.gammaincc(a, b * inv)
+    ks = ks_statistic(x, special.gammaincc(a, b * inv))
     return InvGammaFit(a=float(a), a_se=math.sqrt(a / d), b=sp.scale(b),
                        b_se=sp.scale(b * math.sqrt(tri / d)), loglik=sp.loglik(ll, n),
-                       ks=ks_statistic(x, cdf),
+                       ks=ks, fit_quality=fit_quality(ks, n),
                        n_used=n, n_zero=sp.n_zero, n_iter=n_iter, status=status,
                        message="; ".join(m for m in (
                            "" if status == "ok" else f"Newton did not converge in {max_iter} steps",
