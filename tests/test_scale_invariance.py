@@ -261,3 +261,21 @@ def test_fits_flag_a_poor_fit_beside_status_ok():
     from scipy import stats
     ig = stats.invgamma(3.0, scale=2.0).rvs(400, random_state=np.random.default_rng(0))
     assert (fit_invgamma(ig).fit_quality, fit_invgamma(good).fit_quality) == ("good", "poor")
+
+
+# -- Stieltjes transforms at non-finite z ----------------------------------------------------
+@pytest.mark.parametrize("law", [htmp.MarchenkoPastur(gamma=0.5), htmp.HTMP(gamma=0.5, kappa=2.0),
+                                 htmp.InverseHTMP(gamma=0.5, kappa=2.0),
+                                 htmp.TrinhTrinh(alpha=0.5, c=1.0)], ids=repr)
+def test_stieltjes_of_nan_is_nan_and_of_infinity_is_zero(law):
+    """scipy-style: NaN in, NaN out, no warning (before: a RuntimeWarning for MP, "repeats may
+    not contain negative values" from the HTMP laws); G(z) ~ 1/z -> 0 at infinity."""
+    z = np.array([1 + 1j, np.nan, complex(np.nan, 1.0), np.inf, -np.inf, complex(0, np.inf)])
+    g = law.stieltjes(z)
+    assert g[0] == law.stieltjes(1 + 1j)
+    assert np.isnan(g[1:3].real).all() and np.isnan(g[1:3].imag).all()
+    np.testing.assert_array_equal(g[3:], 0)
+    assert np.isnan(law.stieltjes(np.nan)) and law.stieltjes(np.inf) == 0
+    with pytest.raises(TypeError, match="z must be a complex number or an array of them, "
+                                        "got 'x'"):
+        law.stieltjes("x")
