@@ -279,3 +279,17 @@ def test_stieltjes_of_nan_is_nan_and_of_infinity_is_zero(law):
     with pytest.raises(TypeError, match="z must be a complex number or an array of them, "
                                         "got 'x'"):
         law.stieltjes("x")
+
+
+# -- wide and tall layers: no RuntimeWarning reaches the user ------------------------------------
+@pytest.mark.parametrize("shape", [(64, 4000), (8, 20000), (4000, 64)])
+@pytest.mark.parametrize("k", [-400, 0, 400])
+def test_wide_layers_analyse_without_runtime_warnings(shape, k):
+    """Before: at 2^400 MP's logpdf and numpy's var overflowed, at 2^-400 a reduction met
+    NaN (tall layer); each left a RuntimeWarning on stderr.  Warnings are errors here."""
+    import warnings
+    W = np.ldexp(np.random.default_rng(0).standard_normal(shape), k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = htmp.analyze({"w": W}).iloc[0]
+    assert row["phase"] == "random-like" and row["htmp_status"] in ("mp-like", "too-few")
