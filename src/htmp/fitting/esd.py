@@ -98,13 +98,14 @@ def _max_abs(arr: np.ndarray) -> float:
     return max(abs(float(arr.max())), abs(float(arr.min())))
 
 
-def unit_exponent(top: float) -> int:
+def _unit_exponent(top: float) -> int:
     """e with ``top * 2^-e`` in [1/2, 1) (0 for top = 0): the power of 2 that normalises."""
     return math.frexp(top)[1] if top > 0 else 0
 
 
 def _gram(A: np.ndarray, e: int = 0) -> np.ndarray:
-    """Upper triangle of (2^-e A)(2^-e A)ᵀ in float64 by BLAS syrk (half the flops of ``A @ A.T``).
+    """Upper triangle of (2^-e A)(2^-e A)ᵀ in float64 by BLAS syrk (half the flops of
+    ``A @ A.T``).
 
     A float64 A with e = 0 whose transpose is contiguous goes to syrk as it is; anything else
     (a scale to apply, float32, integers, a C-ordered A) is converted and scaled in blocks of
@@ -201,7 +202,7 @@ def _esd(W, *, conv: str, gram) -> ESDResult:
         raise ValueError(f"W must have non-empty matrix dimensions, got shape {shape}")
     N, M = min(a, b), max(a, b)
     max_abs = _max_abs(arr)
-    e = unit_exponent(max_abs)
+    e = _unit_exponent(max_abs)
     ev = np.sort(np.concatenate([gram(m, e) for m in mats]))     # of 2^-e W: no under/overflow
     tol = M * np.finfo(float).eps * ev[-1]
     ev = np.clip(ev, 0.0, None)
