@@ -93,8 +93,12 @@ def test_esd_of_float32_makes_no_float64_copy_of_the_matrix():
     assert peak < 1.2 * W.nbytes, peak
 
 
-def test_esd_gram_overflow_is_reported():
+def test_esd_eigenvalue_overflow_is_reported():
+    """The Gram matrix is formed from W / 2^e and cannot overflow; the eigenvalues of W
+    (the largest 3.7e400: ||W||^2 / 6 with ||W||^2 ~ 22e400) cannot be float64 numbers."""
     W = np.full((4, 6), 1e200)
     W[0, 0] = 1.0
-    with pytest.raises(ValueError, match="Gram matrix overflows float64"):
+    with pytest.raises(ValueError, match=r"W's eigenvalues are outside the float64 range "
+                                         r"\[2.23e-308, 1.8e\+308\]: the largest reaches "
+                                         r"3.7e\+400 \(largest \|entry\| of W 1e\+200\)"):
         htmp.esd(W)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fitting import ESDResult, esd
-from ..fitting.esd import esd_with
+from ..fitting.esd import _esd
 
 __all__ = ["DEVICES", "check_device", "esd_on"]
 
@@ -34,11 +34,15 @@ def check_device(device: str) -> str:
     return device
 
 
-def _torch_gram_eigvals(m: np.ndarray, device) -> np.ndarray:
+def _torch_gram_eigvals(m: np.ndarray, device, e: int = 0) -> np.ndarray:
+    """Eigenvalues of the smaller Gram matrix of ``2^-e m`` / max(shape), with torch on
+    ``device``; the power of 2 is applied in two exact halves (2^1074 alone overflows)."""
     import torch
 
     a, b = m.shape
     w = torch.as_tensor(np.ascontiguousarray(m), dtype=torch.float64, device=device)
+    if e:
+        w = w * 2.0 ** (-(e // 2)) * 2.0 ** (-(e - e // 2))
     g = w @ w.T if a <= b else w.T @ w
     return torch.linalg.eigvalsh(g).cpu().numpy() / max(a, b)
 
@@ -47,4 +51,4 @@ def esd_on(W, *, conv: str, device: str) -> ESDResult:
     """:func:`htmp.esd` of ``W`` with the eigen-decomposition on ``device``."""
     if device == "cpu":
         return esd(W, conv=conv)
-    return esd_with(W, conv=conv, gram_eigvals=lambda m: _torch_gram_eigvals(m, device))
+    return _esd(W, conv=conv, gram=lambda m, e: _torch_gram_eigvals(m, device, e))

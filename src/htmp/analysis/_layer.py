@@ -73,7 +73,8 @@ def _fit_powerlaw(r, row, notes, fits):
     row.update(alpha=pl.alpha, xmin=pl.xmin, alpha_se=pl.alpha_se, alpha_ks=pl.ks,
                n_tail=pl.n_tail, powerlaw_status=pl.status)
     if pl.message:
-        notes.append(f"powerlaw: {pl.message}")
+        why = " (WeightWatcher's absolute threshold 1e-5 / M)" if pl.n_used < 2 else ""
+        notes.append(f"powerlaw: {pl.message}{why}")
 
 
 def _fit_phase(r, row, notes, fits):

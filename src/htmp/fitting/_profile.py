@@ -268,7 +268,8 @@ class Profile:
         """y with P(Y > y) = q under the (untruncated) law fitted at grid point k."""
         _, _, t, table = self.cache[k]
         if self.inverse:          # y = e^t / x: the upper tail of Y is the lower one of X
-            return math.exp(t) / float(_invert(table, np.array([q]), upper=False)[0])
+            x = float(_invert(table, np.array([q]), upper=False)[0])
+            return math.exp(t) / x if x > 0 else math.inf   # X's quantile underflowed: y = inf
         return float(_invert(table, np.array([q]), upper=True)[0]) * math.exp(-t)
 
     def cdf(self, k: int, y: np.ndarray, *, full: bool = False) -> np.ndarray:

@@ -6,7 +6,10 @@ import math
 
 import numpy as np
 
-__all__ = ["FitResult", "as_eigenvalues", "ks_statistic"]
+__all__ = ["FitResult", "as_eigenvalues", "ks_statistic", "ks_critical", "fit_quality",
+           "degenerate_note", "DEGENERATE_SPREAD"]
+
+DEGENERATE_SPREAD = 1e-4   # eigenvalues equal to this relative spread are one point mass
 
 
 class FitResult:
@@ -82,3 +85,33 @@ def ks_statistic(x_sorted: np.ndarray, cdf_values: np.ndarray) -> float:
         return math.nan
     i = np.arange(1, n + 1)
     return float(max(np.max(i / n - cdf_values), np.max(cdf_values - (i - 1) / n)))
+
+
+def ks_critical(n: int) -> float:
+    """95 % critical value of the one-sample Kolmogorov statistic at sample size n
+    (Stephens 1970: 1.358 / (sqrt n + 0.12 + 0.11/sqrt n), within 1 % of the exact value
+    for n >= 5)."""
+    r = math.sqrt(n)
+    return 1.358 / (r + 0.12 + 0.11 / r)
+
+
+def fit_quality(ks: float, n: int) -> str:
+    """"good" when the KS distance of n points is within its 95 % critical value, "poor"
+    above it, "" when there is no KS distance."""
+    if not math.isfinite(ks):
+        return ""
+    return "good" if ks <= ks_critical(n) else "poor"
+
+
+def degenerate_note(x: np.ndarray) -> str:
+    """Why a fit is not made when the sorted positive values ``x`` are one point mass (all
+    equal to a relative spread below DEGENERATE_SPREAD: an orthogonal matrix, a scaled
+    identity), else "".  No continuous law describes a point mass: MP's KS distance to it
+    is 0.5-0.8 and a power law's exponent is rounding noise (1e15)."""
+    if len(x) < 2 or not x[-1] > 0:
+        return ""
+    spread = float((x[-1] - x[0]) / x[-1])
+    if spread >= DEGENERATE_SPREAD:
+        return ""
+    return (f"degenerate spectrum: the {len(x)} eigenvalues are all equal (relative spread "
+            f"{spread:.2g} < {DEGENERATE_SPREAD:g}), a point mass that no law here describes")

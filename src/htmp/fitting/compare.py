@@ -23,7 +23,9 @@ Both laws are fitted by the same principle on the same eigenvalues:
    ``htmp_ks < mp_ks``, else "mp".
 
 Spectra with fewer than ``min_kappa_evals`` positive eigenvalues get no kappa (status
-"too-few"): only the MP stand-in is fitted, for ``mp_ks``.
+"too-few"): only the MP stand-in is fitted, for ``mp_ks``.  A common set whose eigenvalues
+are all equal (a point mass: :func:`~htmp.fitting._results.degenerate_note`) gets no fit
+(status "failed", the message says so) and ``fit_quality`` "poor".
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 
 
 from ._profile import FINE, Profile
-from ._results import FitResult, ks_statistic
+from ._results import FitResult, degenerate_note, ks_critical, ks_statistic
 from ._spectrum import resolve
 from .htmp_fit import KAPPA_MAX, KAPPA_MIN, _fit_profile, _interval, kappa_mp
 from .mp_fit import MPFit, fit_mp
@@ -44,14 +46,6 @@ LLR_MIN = 5.0            # HTMP preferred from this log-likelihood ratio on (doc
 SPIKE_SHARE = 0.1        # spike budget: at most this share of the eigenvalues set aside ...
 SPIKE_FLOOR = 3          # ... or this many, whichever is larger (small output layers)
 MIN_KAPPA_EVALS = 30     # fewer positive eigenvalues: no kappa
-
-
-def ks_critical(n: int) -> float:
-    """95 % critical value of the one-sample Kolmogorov statistic at sample size n
-    (Stephens 1970: 1.358 / (sqrt n + 0.12 + 0.11/sqrt n), within 1 % of the exact value
-    for n >= 5)."""
-    r = math.sqrt(n)
-    return 1.358 / (r + 0.12 + 0.11 / r)
 
 
 @dataclass(frozen=True)
@@ -148,20 +142,23 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
     k_top = round(math.log(k_top_kappa) / FINE)
     ll_mp = prof(k_top)
     base = dict(kappa_mp=math.exp(prof.u(k_top)), gamma_eff=g, n_used=int(len(y)),
-                n_zero=sp.n_zero, n_set_aside=int(k), n_excess=int(k_mp - k), cut=cut,
+                n_zero=sp.n_zero, n_set_aside=int(k), n_excess=int(k_mp - k), cut=sp.scale(cut),
                 ks_crit=ks_critical(len(y)))
+    u, ll_in = sp.scale, (lambda v: sp.loglik(v, len(y)))   # back from units of 2^sp.unit
     nan = math.nan
-    if not math.isfinite(ll_mp):
-        return Comparison("", "", nan, nan, nan, nan, mp_scale=nan, htmp_scale=nan, mp_ks=nan,
-                          htmp_ks=nan, loglik_mp=nan, loglik_htmp=nan, loglik_ratio=nan,
+    why = "MP log-likelihood is not finite" if not math.isfinite(ll_mp) else degenerate_note(y)
+    if why:             # a point mass: no fit, and "poor" (no law describes it)
+        return Comparison("", "poor" if math.isfinite(ll_mp) else "", nan, nan, nan, nan,
+                          mp_scale=nan, htmp_scale=nan, mp_ks=nan, htmp_ks=nan,
+                          loglik_mp=nan, loglik_htmp=nan, loglik_ratio=nan,
                           htmp_status="failed", n_evals=len(prof.cache), status="failed",
-                          message="MP log-likelihood is not finite", **base)
-    mp_scale = prof.cache[k_top][1]
+                          message=why, **base)
+    mp_scale = u(prof.cache[k_top][1])
     mp_ks = ks_statistic(y, prof.conditional_cdf(k_top, y))
     if n < min_kappa_evals:
         quality = "good" if mp_ks <= base["ks_crit"] else "poor"
         return Comparison("mp", quality, nan, nan, nan, nan, mp_scale=mp_scale, htmp_scale=nan,
-                          mp_ks=mp_ks, htmp_ks=nan, loglik_mp=ll_mp, loglik_htmp=nan,
+                          mp_ks=mp_ks, htmp_ks=nan, loglik_mp=ll_in(ll_mp), loglik_htmp=nan,
                           loglik_ratio=nan, htmp_status="too-few", n_evals=len(prof.cache),
                           message=f"{n} eigenvalues < {min_kappa_evals}: too few for a kappa "
                                   f"fit", **base)
@@ -179,8 +176,8 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
            }.get(res["status"], "")
     return Comparison(pref, "good" if ks_pref <= base["ks_crit"] else "poor", res["kappa"],
                       res["lo"], res["hi"], math.exp(prof.u(best)), mp_scale=mp_scale,
-                      htmp_scale=prof.cache[best][1], mp_ks=mp_ks, htmp_ks=htmp_ks,
-                      loglik_mp=ll_mp, loglik_htmp=ll_h, loglik_ratio=llr,
+                      htmp_scale=u(prof.cache[best][1]), mp_ks=mp_ks, htmp_ks=htmp_ks,
+                      loglik_mp=ll_in(ll_mp), loglik_htmp=ll_in(ll_h), loglik_ratio=llr,
                       htmp_status=res["status"], n_evals=len(prof.cache),
                       message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m),
                       **base)

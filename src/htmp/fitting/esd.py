@@ -12,6 +12,14 @@ lambda_max`` (the absolute accuracy of ``eigvalsh`` on the Gram matrix; a
 singular value below ``sqrt(tol * M)`` cannot be resolved from the Gram matrix).
 ``rank = #{lambda > tol}``, ``n_zero = N - rank``.
 
+Scale: W is multiplied by ``2^-e`` (its largest |entry| then lies in [1/2, 1)) as the Gram
+matrix is formed, and the eigenvalues are multiplied back by ``4^e``.  Powers of 2 are
+exact, so the ESD of ``2^k W`` is ``4^k`` times that of W to the last bit, and the Gram
+matrix neither underflows (entries of 1e-200 would give a zero matrix: "rank 0") nor
+overflows (1e200).  The eigenvalues must be float64 numbers: a ValueError says so when the
+largest one exceeds 1.8e308 or a nonzero one falls below 2.2e-308 (the smallest normal
+number), i.e. for weights beyond about 2^+-500 = 1e+-150.
+
 Conv kernels of shape (out, in, kh, kw):
 
 * ``conv="flatten"`` (default, our choice): reshape to (out, in*kh*kw) and take the
@@ -24,6 +32,7 @@ Conv kernels of shape (out, in, kh, kw):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,38 +93,73 @@ def _check_matrix(W) -> np.ndarray:
 _BLOCK_BYTES = 8 << 20     # float64 bytes converted at a time when forming the Gram matrix
 
 
-def _gram(A: np.ndarray) -> np.ndarray:
-    """Upper triangle of A Aᵀ in float64 by BLAS syrk (half the flops of ``A @ A.T``).
+def _max_abs(arr: np.ndarray) -> float:
+    """max |entry| without a temporary array (``-min`` in float: int8's -128 has no negation)."""
+    return max(abs(float(arr.max())), abs(float(arr.min())))
 
-    A float64 A whose transpose is contiguous goes to syrk as it is; anything else (float32,
-    integers, a C-ordered A) is converted in blocks of columns of about 8 MB, accumulated
-    with beta = 1, so no float64 copy of the whole matrix is ever made.
+
+def _unit_exponent(top: float) -> int:
+    """e with ``top * 2^-e`` in [1/2, 1) (0 for top = 0): the power of 2 that normalises."""
+    return math.frexp(top)[1] if top > 0 else 0
+
+
+def _gram(A: np.ndarray, e: int = 0) -> np.ndarray:
+    """Upper triangle of (2^-e A)(2^-e A)ᵀ in float64 by BLAS syrk (half the flops of
+    ``A @ A.T``).
+
+    A float64 A with e = 0 whose transpose is contiguous goes to syrk as it is; anything else
+    (a scale to apply, float32, integers, a C-ordered A) is converted and scaled in blocks of
+    columns of about 8 MB, accumulated with beta = 1, so no float64 copy of the whole matrix
+    is ever made.
     """
     a, b = A.shape
-    if A.dtype == np.float64 and A.flags.f_contiguous:
+    if A.dtype == np.float64 and e == 0 and A.flags.f_contiguous:
         return scipy.linalg.blas.dsyrk(1.0, A)
-    if A.dtype == np.float64 and A.flags.c_contiguous:
+    if A.dtype == np.float64 and e == 0 and A.flags.c_contiguous:
         return scipy.linalg.blas.dsyrk(1.0, A.T, trans=1)      # (Aᵀ)ᵀ Aᵀ = A Aᵀ
     step = max(64, _BLOCK_BYTES // (8 * a))
     G = np.zeros((a, a), order="F")
     for j in range(0, b, step):       # the F-ordered float64 copy of one block of columns
-        blk = np.asfortranarray(A[:, j:j + step], dtype=np.float64)
+        blk = np.array(A[:, j:j + step], dtype=np.float64, order="F")   # a copy, never W
+        if e:
+            np.ldexp(blk, -e, out=blk)                           # exact: a power of 2
         G = scipy.linalg.blas.dsyrk(1.0, blk, beta=1.0, c=G, overwrite_c=1)
         del blk                       # before the next block is made: one block at a time
     return G
 
 
-def _gram_eigvals(W: np.ndarray) -> np.ndarray:
-    """Eigenvalues of the smaller Gram matrix / max(shape); LAPACK's evr reads only the
-    triangle syrk formed."""
+def _gram_eigvals(W: np.ndarray, e: int = 0) -> np.ndarray:
+    """Eigenvalues of the smaller Gram matrix of 2^-e W, / max(shape); LAPACK's evr reads
+    only the triangle syrk formed."""
     a, b = W.shape
-    G = _gram(W if a <= b else W.T)
-    if not np.all(np.isfinite(np.diag(G))):     # |G_ij| <= sqrt(G_ii G_jj): the diagonal tells
-        raise ValueError(f"W's Gram matrix overflows float64 (largest |entry| "
-                         f"{float(np.max(np.abs(W))):.3g})")
+    G = _gram(W if a <= b else W.T, e)
     ev = scipy.linalg.eigvalsh(G, lower=False, overwrite_a=True, check_finite=False,
                                driver="evr")
     return ev / max(a, b)
+
+
+def _log10_text(v: float, e2: int) -> str:
+    """v * 2^e2 written as "2.5e-400" (v > 0), for values float64 cannot hold."""
+    lg = math.log10(v) + e2 * math.log10(2.0)
+    ex = math.floor(lg)
+    return f"{10 ** (lg - ex):.2g}e{ex:+d}"
+
+
+def _in_units_of_w(ev: np.ndarray, tol: float, e: int, max_abs: float) -> tuple:
+    """(eigenvalues, tol) of W from those of 2^-e W (times 4^e, exact); ValueError when the
+    largest overflows float64 or a nonzero one (> tol) is below its smallest normal number."""
+    lo = ev[ev > tol]
+    top, bottom = float(ev[-1]), float(lo[0]) if len(lo) else math.inf
+    tiny = np.finfo(float).tiny
+    if math.frexp(top)[1] + 2 * e > 1024 or (len(lo) and math.frexp(bottom)[1] + 2 * e < -1021):
+        over = math.frexp(top)[1] + 2 * e > 1024
+        what = f"the largest reaches {_log10_text(top, 2 * e)}" if over else \
+            f"the smallest nonzero one is {_log10_text(bottom, 2 * e)}"
+        raise ValueError(f"W's eigenvalues are outside the float64 range [{tiny:.3g}, "
+                         f"{np.finfo(float).max:.3g}]: {what} (largest |entry| of W "
+                         f"{max_abs:.3g}); multiply W by a power of 2 (kappa, the KS "
+                         f"distances, alpha and the phase do not depend on its scale)")
+    return np.ldexp(ev, 2 * e), float(np.ldexp(tol, 2 * e))
 
 
 def esd(W, *, conv: str = "flatten") -> ESDResult:
@@ -126,12 +170,22 @@ def esd(W, *, conv: str = "flatten") -> ESDResult:
     >>> r.N, r.M, r.gamma, r.rank
     (100, 400, 0.25, 100)
     """
-    return esd_with(W, conv=conv, gram_eigvals=_gram_eigvals)
+    return _esd(W, conv=conv, gram=_gram_eigvals)
 
 
 def esd_with(W, *, conv: str, gram_eigvals) -> ESDResult:
     """:func:`esd` with another eigen-solver: ``gram_eigvals(matrix)`` must return the
-    eigenvalues of the smaller Gram matrix divided by max(shape) (the GPU path uses this)."""
+    eigenvalues of the smaller Gram matrix divided by max(shape).  It gets W scaled by a
+    power of 2 (a float64 copy when the scale is not 1); :func:`_esd` takes a solver that
+    applies the scale itself."""
+    def scaled(m, e):
+        return gram_eigvals(np.ldexp(m.astype(np.float64), -e) if e else m)
+    return _esd(W, conv=conv, gram=scaled)
+
+
+def _esd(W, *, conv: str, gram) -> ESDResult:
+    """:func:`esd` with ``gram(matrix, e)``: the eigenvalues of the smaller Gram matrix of
+    ``2^-e matrix``, divided by max(shape)."""
     if conv not in ("flatten", "slices"):
         raise ValueError(f"conv must be 'flatten' or 'slices', got {conv!r}")
     arr = _check_matrix(W)
@@ -147,11 +201,13 @@ def esd_with(W, *, conv: str, gram_eigvals) -> ESDResult:
     if min(a, b) < 1:
         raise ValueError(f"W must have non-empty matrix dimensions, got shape {shape}")
     N, M = min(a, b), max(a, b)
-    ev = np.sort(np.concatenate([gram_eigvals(m) for m in mats]))
-    top = ev[-1]
-    tol = M * np.finfo(float).eps * top
+    max_abs = _max_abs(arr)
+    e = _unit_exponent(max_abs)
+    ev = np.sort(np.concatenate([gram(m, e) for m in mats]))     # of 2^-e W: no under/overflow
+    tol = M * np.finfo(float).eps * ev[-1]
     ev = np.clip(ev, 0.0, None)
     rank = int(np.sum(ev > tol))
+    ev, tol = _in_units_of_w(ev, tol, e, max_abs)
     return ESDResult(eigenvalues=_readonly(ev), gamma=N / M, N=N, M=M, rank=rank,
-                     n_zero=len(ev) - rank, tol=float(tol), shape=shape, conv=conv,
+                     n_zero=len(ev) - rank, tol=tol, shape=shape, conv=conv,
                      n_slices=len(mats))

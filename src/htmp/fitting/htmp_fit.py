@@ -37,7 +37,7 @@ import numpy as np
 from ..laws import HTMP, InverseHTMP
 from ..laws.htmp_law import KAPPA_MAX
 from ._profile import FINE, Profile, parabola
-from ._results import FitResult, ks_statistic
+from ._results import FitResult, degenerate_note, fit_quality, ks_statistic
 from ._spectrum import resolve
 
 __all__ = ["HTMPFit", "fit_htmp", "fit_inverse_htmp", "kappa_mp", "KAPPA_MIN", "LR95"]
@@ -73,7 +73,8 @@ class HTMPFit(FitResult):
     ``loglik_mp``: the profile log-likelihood at ``kappa_max``.  ``gamma``: the law's
     aspect ratio (``gamma_eff = N/(M+1)`` unless ``finite_n=False``).
     ``status``: "ok", "mp-like", "at-lower-bound", "max-iter" (the search stopped at
-    its cap; the values are the best point found) or "failed" (``message`` says why).
+    its cap; the values are the best point found) or "failed" (``message`` says why: a
+    likelihood that is not finite, or a degenerate spectrum, all eigenvalues equal).
     """
 
     law_name: str
@@ -96,6 +97,7 @@ class HTMPFit(FitResult):
     n_evals: int             # kappa values evaluated (profile points, summed over rounds)
     status: str = "ok"
     message: str = ""
+    fit_quality: str = ""    # "good" / "poor": ks against its 95 % critical value at n_used
 
     @property
     def law(self):
@@ -366,6 +368,10 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
                          f"{KAPPA_MAX:g} (the largest kappa of htmp.HTMP), "
                          f"got {kappa_min!r}, {kappa_max!r}")
     g = resolve_gamma(sp, finite_n)
+    if degenerate_note(sp.positive):       # a point mass: the search would call it "MP-like"
+        nan = math.nan
+        return HTMPFit(name, nan, nan, nan, nan, nan, nan, g, nan, nan, nan, nan, n, 0, (),
+                       sp.n_zero, kappa_max, 0, "failed", degenerate_note(sp.positive))
     inverse = name == "inverse-htmp"
     y, spikes, cut = sp.positive, np.empty(0), None
     n_prev, u_est = 0, None
@@ -383,6 +389,7 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
         spikes, y = np.concatenate([spikes, y[new]]), y[~new]
         cut = 0.5 * (float(y[-1]) + float(spikes.min()))
     ll = prof.cache[best][0]
+    spikes = np.ldexp(spikes, sp.unit)     # the fit ran in units of 2^sp.unit (exact)
     if not math.isfinite(ll):
         nan = math.nan
         return HTMPFit(name, nan, nan, nan, nan, nan, nan, g, res["k0"], nan, nan, nan, len(y),
@@ -390,6 +397,7 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
                        n_prev + len(prof.cache), "failed",
                        "log-likelihood is not finite at the optimum")
     res = _interval(prof, res)
+    ks = ks_statistic(y, prof.conditional_cdf(best, y))
     k_top = round(math.log(kappa_max) / FINE)
     prof(k_top)
     status = res["status"]
@@ -400,9 +408,9 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
            "max-iter": f"stopped after {max_iter} kappa evaluations"}.get(status, "")
     return HTMPFit(law_name=name, kappa=res["kappa"], kappa_lo=res["lo"], kappa_hi=res["hi"],
                    kappa_se=res["se"], kappa_fit=math.exp(prof.u(best)),
-                   scale=prof.cache[best][1], gamma=g, kappa_moments=res["k0"], loglik=ll,
-                   loglik_mp=prof.cache[k_top][0],
-                   ks=ks_statistic(y, prof.conditional_cdf(best, y)), n_used=int(len(y)),
+                   scale=sp.scale(prof.cache[best][1]), gamma=g, kappa_moments=res["k0"],
+                   loglik=sp.loglik(ll, len(y)), loglik_mp=sp.loglik(prof.cache[k_top][0], len(y)),
+                   ks=ks, n_used=int(len(y)), fit_quality=fit_quality(ks, len(y)),
                    n_spikes=int(len(spikes)), spikes=tuple(float(s) for s in np.sort(spikes)),
                    n_zero=sp.n_zero, kappa_max=kappa_max, n_evals=n_prev + len(prof.cache),
                    status=status,

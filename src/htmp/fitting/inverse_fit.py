@@ -5,7 +5,10 @@ to ``1/x``: ``b = a / mean(1/x)`` where ``a`` solves
 ``log a - digamma(a) = log mean(1/x) + mean(log x)`` (right side >= 0 by Jensen),
 solved by Newton from Minka's closed-form start, at most ``max_iter`` steps.
 Standard errors: inverse of the observed (= expected) information of the Gamma
-model for ``1/x``, ``n [[trigamma(a), -1/b], [-1/b, a/b^2]]``.
+model for ``1/x``, ``n [[trigamma(a), -1/b], [-1/b, a/b^2]]``, in closed form:
+``se(a)^2 = a / (n D)``, ``se(b)^2 = b^2 trigamma(a) / (n D)`` with ``D = a trigamma(a) - 1``
+(> 0 for every a > 0; its series ``1/(2a) + 1/(6a^2) - 1/(30a^4)`` above a = 1e3, where
+the difference cancels).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._results import FitResult, ks_statistic
+from ._results import FitResult, degenerate_note, fit_quality, ks_statistic
 from ._spectrum import resolve
 
 __all__ = ["InvGammaFit", "fit_invgamma"]
@@ -35,11 +38,19 @@ class InvGammaFit(FitResult):
     n_iter: int
     status: str = "ok"
     message: str = ""
+    fit_quality: str = ""    # "good" / "poor": ks against its 95 % critical value at n_used
 
     @property
     def law(self):
         from scipy import stats     # scipy.stats costs ~0.3 s to import: only when asked
         return stats.invgamma(self.a, scale=self.b)
+
+
+def _info_det(a: float, trigamma: float) -> float:
+    """a trigamma(a) - 1 without cancellation (asymptotic series for large a)."""
+    if a > 1e3:
+        return 1.0 / (2 * a) + 1.0 / (6 * a * a) - 1.0 / (30 * a ** 4)
+    return a * trigamma - 1.0
 
 
 def fit_invgamma(eigs, *, max_iter: int = 100, rtol: float = 1e-12) -> InvGammaFit:
@@ -50,9 +61,10 @@ def fit_invgamma(eigs, *, max_iter: int = 100, rtol: float = 1e-12) -> InvGammaF
     inv = 1.0 / x
     rhs = math.log(float(np.mean(inv))) + float(np.mean(np.log(x)))
     nan = math.nan
-    if not rhs > 0:
+    if degenerate_note(x) or not rhs > 0:
         return InvGammaFit(nan, nan, nan, nan, nan, nan, len(x), sp.n_zero, 0, "failed",
-                           f"log mean(1/x) + mean(log x) = {rhs:.3g} <= 0: all values equal")
+                           degenerate_note(x) or f"log mean(1/x) + mean(log x) = {rhs:.3g} "
+                                                 f"<= 0: all values equal")
     a = (3.0 - rhs + math.sqrt((rhs - 3.0) ** 2 + 24.0 * rhs)) / (12.0 * rhs)
     status, n_iter = "max-iter", max_iter
     for k in range(1, max_iter + 1):
@@ -68,12 +80,13 @@ def fit_invgamma(eigs, *, max_iter: int = 100, rtol: float = 1e-12) -> InvGammaF
         a = a_new
     b = a / float(np.mean(inv))
     n = len(x)
-    info = n * np.array([[special.polygamma(1, a), -1.0 / b], [-1.0 / b, a / b ** 2]])
-    cov = np.linalg.inv(info)
+    tri = float(special.polygamma(1, a))
+    d = n * _info_det(a, tri)
     ll = float(np.sum(a * math.log(b) - special.gammaln(a) - (a + 1) * np.log(x) - b * inv))
-    cdf = special.gammaincc(a, b * inv)
-    return InvGammaFit(a=float(a), a_se=float(math.sqrt(cov[0, 0])), b=float(b),
-                       b_se=float(math.sqrt(cov[1, 1])), loglik=ll, ks=ks_statistic(x, cdf),
+    ks = ks_statistic(x, special.gammaincc(a, b * inv))
+    return InvGammaFit(a=float(a), a_se=math.sqrt(a / d), b=sp.scale(b),
+                       b_se=sp.scale(b * math.sqrt(tri / d)), loglik=sp.loglik(ll, n),
+                       ks=ks, fit_quality=fit_quality(ks, n),
                        n_used=n, n_zero=sp.n_zero, n_iter=n_iter, status=status,
                        message="; ".join(m for m in (
                            "" if status == "ok" else f"Newton did not converge in {max_iter} steps",

@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..laws import MarchenkoPastur
-from ._results import FitResult, ks_statistic
+from ._results import FitResult, degenerate_note, fit_quality, ks_statistic
 from ._spectrum import resolve
 
 __all__ = ["MPFit", "fit_mp", "tw_edge"]
@@ -32,7 +32,10 @@ __all__ = ["MPFit", "fit_mp", "tw_edge"]
 
 @dataclass(frozen=True)
 class MPFit(FitResult):
-    """Result of :func:`fit_mp`; ``status`` is "ok" or "failed" (then ``message`` says why)."""
+    """Result of :func:`fit_mp`; ``status`` is "ok" or "failed" (then ``message`` says why:
+    too few eigenvalues left in the bulk, or a degenerate spectrum, all eigenvalues equal).
+    ``fit_quality``: "good" when the bulk's KS distance ``ks`` is within the 95 % critical
+    value at ``n_used`` (:func:`~htmp.fitting.ks_critical`), else "poor"."""
 
     sigma2: float
     sigma2_se: float
@@ -53,6 +56,7 @@ class MPFit(FitResult):
     n_iter: int
     status: str = "ok"
     message: str = ""
+    fit_quality: str = ""
 
     @property
     def law(self) -> MarchenkoPastur:
@@ -91,6 +95,8 @@ def fit_mp(eigs, *, gamma=None, N=None, M=None, margin: float = 3.0,
         raise ValueError(f"margin must be >= 0 (TW scales), got {margin!r}")
     sp = resolve(eigs, gamma, N, M)
     x, g = sp.positive, sp.gamma
+    if degenerate_note(x):
+        return _failed(sp, degenerate_note(x))
     sigma2 = float(np.median(x) / _mp_median(float(g)))
     spikes_mask = None
     n_iter = 0
@@ -100,7 +106,7 @@ def fit_mp(eigs, *, gamma=None, N=None, M=None, margin: float = 3.0,
         bulk = x[~mask]
         if len(bulk) < 2:
             return _failed(sp, f"fewer than 2 eigenvalues left in the bulk after "
-                               f"{n_iter} round(s) (edge {edge:.4g})", n_iter)
+                               f"{n_iter} round(s) (edge {sp.scale(edge):.4g})", n_iter)
         new_sigma2 = float(np.mean(bulk))
         done = spikes_mask is not None and np.array_equal(mask, spikes_mask)
         spikes_mask, sigma2 = mask, new_sigma2
@@ -112,9 +118,11 @@ def fit_mp(eigs, *, gamma=None, N=None, M=None, margin: float = 3.0,
     with np.errstate(divide="ignore"):
         ll = float(np.sum(law.logpdf(bulk)))
     lo, hi = law.support()
-    return MPFit(sigma2=sigma2, sigma2_se=sigma2 * math.sqrt(2.0 / (len(bulk) * sp.M)),
-                 gamma=g, N=sp.N, M=float(sp.M), bulk_min=float(lo), bulk_max=float(hi),
-                 edge_tw=edge, tw_scale=s_tw, threshold=edge + margin * s_tw,
-                 n_spikes=int(len(spikes)), spikes=tuple(float(s) for s in spikes),
-                 n_zero=sp.n_zero, n_used=int(len(bulk)), loglik=ll,
-                 ks=ks_statistic(bulk, law.cdf(bulk)), n_iter=n_iter)
+    ks = ks_statistic(bulk, law.cdf(bulk))
+    u = sp.scale                      # the fit ran in units of 2^sp.unit: scales back, exactly
+    return MPFit(sigma2=u(sigma2), sigma2_se=u(sigma2 * math.sqrt(2.0 / (len(bulk) * sp.M))),
+                 gamma=g, N=sp.N, M=float(sp.M), bulk_min=u(float(lo)), bulk_max=u(float(hi)),
+                 edge_tw=u(edge), tw_scale=u(s_tw), threshold=u(edge + margin * s_tw),
+                 n_spikes=int(len(spikes)), spikes=tuple(u(float(s)) for s in spikes),
+                 n_zero=sp.n_zero, n_used=int(len(bulk)), loglik=sp.loglik(ll, len(bulk)),
+                 ks=ks, n_iter=n_iter, fit_quality=fit_quality(ks, len(bulk)))

@@ -21,6 +21,8 @@ Decision (:func:`_decide`), the first rule that fires:
    **unresolved** if HTMP's KS exceeds its critical value (better than MP, but no fit);
    else **heavy-tailed** if kappa < ``KAPPA_HEAVY`` (or kappa is below the search range),
    else **bulk-decay**.
+   (Before rule 2: **unresolved** when the positive eigenvalues are all equal, a point
+   mass that neither law describes: an orthogonal matrix, a scaled identity.)
 3. Otherwise MP stands: **unresolved** if MP's KS exceeds its critical value (neither law
    describes the layer); else **random-like** when no eigenvalue lies beyond the TW margin,
    **bulk+spikes** when the largest gap above the bulk exceeds ``GAP_FACTOR`` TW margins,
@@ -43,7 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import compare
-from ._results import FitResult, as_eigenvalues
+from ._results import FitResult, as_eigenvalues, degenerate_note
+from ._spectrum import tolerance_in_units
 from .compare import Comparison, compare_mp_htmp
 from .esd import ESDResult, esd
 from .mp_fit import fit_mp
@@ -119,15 +122,23 @@ def _as_spectrum(obj, gamma) -> tuple[ESDResult | np.ndarray, float]:
     return r, r.gamma
 
 
+def _unit(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """(x / 2^e, e) with the largest in [1/2, 1) (exact): the evidence is computed in these
+    units, so it is the same for 2^k x and sums of values near 1e308 do not overflow."""
+    top = float(np.max(x)) if len(x) else 0.0
+    e = math.frexp(top)[1] if top > 0 else 0
+    return np.ldexp(x, -e), e
+
+
 def _zero_fraction(spec, zero_rel: float) -> float:
-    x = np.asarray(getattr(spec, "eigenvalues", spec))
-    tol = getattr(spec, "tol", len(x) * np.finfo(float).eps * float(np.max(x)))
+    x, e = _unit(np.sort(np.asarray(getattr(spec, "eigenvalues", spec), dtype=float)))
+    tol = tolerance_in_units(spec, x, e)
     return float(np.mean(x <= max(tol, zero_rel * float(np.mean(x)))))
 
 
 def top_share(eigs) -> float:
     """Share of the trace held by the top ceil(5 %) of the eigenvalues."""
-    x = np.sort(np.asarray(getattr(eigs, "eigenvalues", eigs), dtype=float))
+    x = _unit(np.sort(np.asarray(getattr(eigs, "eigenvalues", eigs), dtype=float)))[0]
     total = float(x.sum())
     k = max(1, math.ceil(TOP_FRACTION * len(x)))
     return float(x[-k:].sum() / total) if total > 0 else math.nan
@@ -148,7 +159,7 @@ def _evidence(spec, g: float, mp=None, cmp: Comparison | None = None,
     bare = not isinstance(spec, ESDResult)
     x = np.sort(np.asarray(getattr(spec, "eigenvalues", spec)))
     ev = dict(zero_fraction=_zero_fraction(spec, zero_rel), top_share=top_share(x), gamma=g,
-              n=len(x))
+              n=len(x), degenerate=_degenerate(spec))
     if mp is None:
         mp = fit_mp(spec, gamma=g if bare else None)
     if cmp is None:
@@ -160,6 +171,12 @@ def _evidence(spec, g: float, mp=None, cmp: Comparison | None = None,
               n_spikes=mp.n_spikes if mp.status != "failed" else 0,
               max_gap_ratio=_gap_ratio(x, mp) if mp.status != "failed" else math.nan)
     return ev
+
+
+def _degenerate(spec) -> str:
+    """:func:`degenerate_note` of the eigenvalues above the zero tolerance."""
+    x, e = _unit(np.sort(np.asarray(getattr(spec, "eigenvalues", spec), dtype=float)))
+    return degenerate_note(x[x > tolerance_in_units(spec, x, e)])
 
 
 def _k(v: float) -> str:
@@ -184,6 +201,8 @@ def _decide(ev: dict, thr: dict) -> tuple[str, str, str]:
         return "rank-collapse", (f"the top {k} eigenvalues hold {top:.1%} of the trace > "
                                  f"{thr['TOP_SHARE']:.0%} (a shrunk bulk under a few large "
                                  f"ones)"), ""
+    if ev.get("degenerate"):
+        return UNRESOLVED, ev["degenerate"], "poor"
     llr, ks_h, ks_mp, crit = ev["loglik_ratio"], ev["htmp_ks"], ev["mp_ks"], ev["ks_crit"]
     if ev["n_pos"] < thr["MIN_KAPPA_EVALS"]:
         llr = math.nan                   # too few eigenvalues: the kappa evidence is not used

@@ -16,7 +16,8 @@ values, i.e. *before* any division by M):
 
 This module computes the same quantities vectorised (block-wise over candidates, so
 memory stays O(block * n)).  Differences from WWFit, on purpose: a tail whose values
-are all equal (``sum log = 0``) is skipped (WWFit divides by zero), and nothing is printed.
+are all equal (``sum log = 0``) is skipped (WWFit divides by zero), a spectrum whose values
+are all equal to rounding is not fitted (status "failed"), and nothing is printed.
 To match WeightWatcher on eigenvalues divided by M, pass ``min_value=1e-5 / M``.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._results import FitResult, as_eigenvalues
+from ._results import FitResult, as_eigenvalues, degenerate_note
 
 __all__ = ["PowerLawFit", "fit_powerlaw"]
 
@@ -93,10 +94,15 @@ def fit_powerlaw(eigs, *, min_value: float = 1e-5, block: int = 256) -> PowerLaw
         raise ValueError(f"min_value must be >= 0, got {min_value!r}")
     x = x[x > min_value]
     nan = math.nan
-    if len(x) < 2 or x[0] == x[-1]:
+    if len(x) < 2:
         return PowerLawFit(nan, nan, nan, nan, nan, 0, int(len(x)), nan, len(x) < SMALL_N,
                            "failed", f"need at least 2 distinct eigenvalues above "
                                      f"min_value={min_value:g}, got {len(x)}")
+    if degenerate_note(x):       # equal to rounding: alpha would be 1 + n / (n * eps), ~1e15
+        return PowerLawFit(nan, nan, nan, nan, nan, 0, int(len(x)), nan, len(x) < SMALL_N,
+                           "failed", degenerate_note(x))
+    unit = math.frexp(float(x[-1]))[1]       # fit in units of 2^unit (exact): scale-free
+    x = np.ldexp(x, -unit)
     small = len(x) < SMALL_N
     alpha, ni, logx = _candidates(x, small)
     D = _ks_all(alpha, logx, block)
@@ -105,10 +111,13 @@ def fit_powerlaw(eigs, *, min_value: float = 1e-5, block: int = 256) -> PowerLaw
     i = int(np.argmin(D))     # first minimiser, as WWFit.__init__ does
     a = float(alpha[i])
     if not (a > 1.0):
-        return PowerLawFit(nan, nan, float(x[i]), float(x[-1]), nan, int(ni[i]), int(len(x)),
-                           nan, small, "failed", "no candidate xmin gives alpha > 1")
+        return PowerLawFit(nan, nan, math.ldexp(x[i], unit), math.ldexp(x[-1], unit), nan,
+                           int(ni[i]), int(len(x)), nan, small, "failed",
+                           "no candidate xmin gives alpha > 1")
     xmin, tail = float(x[i]), x[i:]
     ll = float(np.sum(math.log(a - 1.0) - math.log(xmin) - a * (np.log(tail) - math.log(xmin))))
-    return PowerLawFit(alpha=a, alpha_se=(a - 1.0) / math.sqrt(ni[i]), xmin=xmin,
-                       xmax=float(x[-1]), ks=float(D[i]), n_tail=int(ni[i]),
+    ll -= len(tail) * unit * math.log(2.0)    # the density of x = 2^unit x': / 2^unit
+    return PowerLawFit(alpha=a, alpha_se=(a - 1.0) / math.sqrt(ni[i]),
+                       xmin=math.ldexp(xmin, unit), xmax=math.ldexp(float(x[-1]), unit),
+                       ks=float(D[i]), n_tail=int(ni[i]),
                        n_used=int(len(x)), loglik=ll, small_n=small)

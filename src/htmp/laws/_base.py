@@ -8,9 +8,11 @@ lives here once, as in scipy.stats' new distribution infrastructure.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-__all__ = ["Law"]
+__all__ = ["Law", "stieltjes_domain"]
 
 
 class Law:
@@ -165,3 +167,29 @@ def _fmt(v) -> str:
     if np.ndim(v) == 0:
         return f"{float(v):g}"
     return np.array2string(np.asarray(v), precision=4, threshold=6)
+
+
+def stieltjes_domain(method):
+    """Non-finite arguments of a ``stieltjes(z)`` method, handled once as scipy would.
+
+    ``z`` must be complex-convertible (TypeError naming ``z`` otherwise).  A NaN ``z``
+    (either part) gives NaN + NaN j and an infinite one 0, the limit of G(z) ~ 1/z, with no
+    warning; the method sees only finite z (the others replaced by -1, off every support).
+    """
+    @functools.wraps(method)
+    def stieltjes(self, z):
+        try:
+            z = np.asarray(z, dtype=complex)
+        except (TypeError, ValueError):
+            raise TypeError(f"z must be a complex number or an array of them, got {z!r}") \
+                from None
+        finite = np.isfinite(z)
+        if finite.all():
+            return method(self, z)
+        out = np.asarray(method(self, np.where(finite, z, -1.0)), dtype=complex)
+        nan = np.isnan(z.real) | np.isnan(z.imag)
+        return np.where(finite, out, np.where(nan, complex(np.nan, np.nan), 0j))[()]
+
+    stieltjes.__doc__ = (method.__doc__ or "") + (
+        "\n\n        Non-finite z: NaN gives NaN + NaN j, an infinite z gives 0 (the limit).")
+    return stieltjes

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_param
-from ._base import Law
+from ._base import Law, stieltjes_domain
 from ._kummer import ALPHA_MAX, C_MAX
 from .trinh_trinh import TrinhTrinh
 
@@ -114,6 +114,7 @@ class HTMP(_FromTrinhTrinh):
         raw, lam = self._raw(p)
         return raw._moment(k, **raw._params) * lam ** k
 
+    @stieltjes_domain
     def stieltjes(self, z):
         """G(z) = E[1/(z - Y)] for complex z off [0, inf); G_Y(z) = G_X(z/lam)/lam."""
         alpha, c, lam = self._raw_public()
@@ -177,6 +178,7 @@ class InverseHTMP(_FromTrinhTrinh):
                 out[i] = l ** k * TrinhTrinh(alpha=a, c=c).inverse_moment(k)
         return out
 
+    @stieltjes_domain
     def stieltjes(self, z):
         """G_T(z) = 1/z - (lam/z^2) G_X(lam/z), lam = scale/s."""
         alpha, c, s = _raw_params(self._params["gamma"], self._params["kappa"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_param
-from ._base import Law
+from ._base import Law, stieltjes_domain
 
 __all__ = ["MarchenkoPastur"]
 
@@ -84,6 +84,7 @@ class MarchenkoPastur(Law):
         coef = comb(k, r) * comb(k - 1, r) / (r + 1)
         return scale ** k * np.polynomial.polynomial.polyval(gamma, coef)
 
+    @stieltjes_domain
     def stieltjes(self, z):
         """G(z) = E[1/(z - X)] in closed form, the branch with G ~ 1/z at infinity."""
         z = np.asarray(z, dtype=complex)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .._validation import check_param
-from ._base import Law
+from ._base import Law, stieltjes_domain
 from ._kummer import ALPHA_MAX, C_MAX, kummer_table
 from ._kummer_table import GL20, KummerTable
 
@@ -86,6 +86,7 @@ class TrinhTrinh(Law):
         return np.array([_series_moment(k, float(a), float(c))
                          for a, c in zip(p["alpha"], p["c"])])
 
+    @stieltjes_domain
     def stieltjes(self, z):
         """G(z) = integral f(t)/(z - t) dt for complex z off [0, inf) (MATH.md §2.4).
 
