@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ..fitting import compare_mp_htmp, fit_mp, fit_powerlaw, phase
+from ..fitting.esd import ScaleRangeError
 from ._device import esd_on
 
 __all__ = ["COLUMNS", "FITS", "INT_COLUMNS", "analyse_spec", "matrix_shape"]
@@ -21,6 +22,10 @@ COLUMNS = ["name", "type", "shape", "N", "M", "gamma", "n_evals", "rank", "mp_sc
            "gamma_eff", "kappa_mp", "mp_limit_scale", "htmp_scale", "htmp_status", "top_share",
            "alpha_se", "alpha_ks", "n_tail", "powerlaw_status", "phase_reason", "seconds"]
 
+
+# Columns in units of eigenvalues: empty for a layer whose eigenvalues float64 cannot hold.
+SCALE_COLUMNS = ("mp_scale", "mp_bulk_max", "mp_threshold", "mp_limit_scale", "htmp_scale",
+                 "xmin")
 
 INT_COLUMNS = ["N", "M", "n_evals", "rank", "n_spikes", "n_used", "n_set_aside", "n_excess",
                "n_tail", "n_zero"]
@@ -106,8 +111,11 @@ def analyse_spec(spec, *, min_evals: int, steps: tuple, conv: str,
         row.update(status="skipped", message=f"{row['n_evals']} eigenvalues > max_evals="
                                              f"{max_evals} (raise max_evals to analyse it)")
         return row, None
+    exponent = None
     try:
         r = esd_on(_as_matrix(spec.load()), conv=conv, device=device)
+    except ScaleRangeError as err:     # analyse 2^-e W: the verdicts do not depend on scale
+        r, exponent = err.normalised, err.exponent
     except Exception as err:    # one unreadable / non-finite layer must not stop the others
         row.update(status="failed", message=f"{type(err).__name__}: {err}",
                    seconds=time.perf_counter() - t0)
@@ -123,5 +131,11 @@ def analyse_spec(spec, *, min_evals: int, steps: tuple, conv: str,
     statuses = [row["mp_status"], row["htmp_status"], row["powerlaw_status"]]
     if failed or "failed" in statuses:
         row["status"] = "partial"
+    if exponent is not None:
+        row.update(dict.fromkeys(SCALE_COLUMNS, math.nan))
+        notes.insert(0, f"W's eigenvalues lie beyond float64 (W = 2^{exponent} x W', largest "
+                        f"|entry| of W' in [1/2, 1)): analysed as W'; the scale columns "
+                        f"({', '.join(SCALE_COLUMNS)}) are empty, kappa, the KS distances, "
+                        f"alpha and the phase do not depend on the scale")
     row.update(message="; ".join(notes), seconds=time.perf_counter() - t0)
-    return row, r.eigenvalues
+    return row, (r.eigenvalues if exponent is None else None)

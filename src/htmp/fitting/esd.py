@@ -40,7 +40,7 @@ import scipy.linalg
 
 from ._results import FitResult, _readonly
 
-__all__ = ["ESDResult", "esd"]
+__all__ = ["ESDResult", "ScaleRangeError", "esd"]
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,19 @@ def _log10_text(v: float, e2: int) -> str:
     return f"{10 ** (lg - ex):.2g}e{ex:+d}"
 
 
+class ScaleRangeError(ValueError):
+    """W's eigenvalues cannot be held in float64 (weights beyond about 2^+-505).
+
+    ``exponent``: e with the largest |entry| of ``2^-e W`` in [1/2, 1); ``normalised``: the
+    :class:`ESDResult` of ``2^-e W`` (its eigenvalues are W's divided by ``4^e``), for
+    scale-free quantities (kappa, KS distances, alpha, the phase)."""
+
+    def __init__(self, message: str, exponent: int):
+        super().__init__(message)
+        self.exponent = exponent
+        self.normalised = None
+
+
 def _in_units_of_w(ev: np.ndarray, tol: float, e: int, max_abs: float) -> tuple:
     """(eigenvalues, tol) of W from those of 2^-e W (times 4^e, exact); ValueError when the
     largest overflows float64 or a nonzero one (> tol) is below its smallest normal number."""
@@ -155,10 +168,10 @@ def _in_units_of_w(ev: np.ndarray, tol: float, e: int, max_abs: float) -> tuple:
         over = math.frexp(top)[1] + 2 * e > 1024
         what = f"the largest reaches {_log10_text(top, 2 * e)}" if over else \
             f"the smallest nonzero one is {_log10_text(bottom, 2 * e)}"
-        raise ValueError(f"W's eigenvalues are outside the float64 range [{tiny:.3g}, "
+        raise ScaleRangeError(f"W's eigenvalues are outside the float64 range [{tiny:.3g}, "
                          f"{np.finfo(float).max:.3g}]: {what} (largest |entry| of W "
                          f"{max_abs:.3g}); multiply W by a power of 2 (kappa, the KS "
-                         f"distances, alpha and the phase do not depend on its scale)")
+                         f"distances, alpha and the phase do not depend on its scale)", e)
     return np.ldexp(ev, 2 * e), float(np.ldexp(tol, 2 * e))
 
 
@@ -207,7 +220,13 @@ def _esd(W, *, conv: str, gram) -> ESDResult:
     tol = M * np.finfo(float).eps * ev[-1]
     ev = np.clip(ev, 0.0, None)
     rank = int(np.sum(ev > tol))
-    ev, tol = _in_units_of_w(ev, tol, e, max_abs)
-    return ESDResult(eigenvalues=_readonly(ev), gamma=N / M, N=N, M=M, rank=rank,
-                     n_zero=len(ev) - rank, tol=tol, shape=shape, conv=conv,
+    try:
+        ev_w, tol_w = _in_units_of_w(ev, tol, e, max_abs)
+    except ScaleRangeError as err:
+        err.normalised = ESDResult(eigenvalues=_readonly(ev), gamma=N / M, N=N, M=M,
+                                   rank=rank, n_zero=len(ev) - rank, tol=tol, shape=shape,
+                                   conv=conv, n_slices=len(mats))
+        raise
+    return ESDResult(eigenvalues=_readonly(ev_w), gamma=N / M, N=N, M=M, rank=rank,
+                     n_zero=len(ev_w) - rank, tol=tol_w, shape=shape, conv=conv,
                      n_slices=len(mats))
