@@ -7,7 +7,7 @@ MNIST-1D, generated offline) at batch sizes from large to small, run
 report ``DIR/report/index.html`` with :func:`htmp.report.write_report`, and print a short
 table for ``fc1`` (phase, kappa of the bulk with its fit status, alpha, spikes, near-zero
 share, accuracies) and one sentence saying what the progression shows and what it does not.
-``docs/demo_phases.md`` records the settings searched.  About 2-3 minutes on 2 CPU cores.
+``docs/demo_phases.md`` records the settings searched.  About 35 s on 2 CPU cores.
 
 Secondary output (also the whole of ``main(argv)`` when called as a function, unless
 ``--phases`` is given; ``python -m htmp.demo`` adds ``--phases`` by default, ``--no-phases``
