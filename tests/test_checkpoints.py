@@ -155,3 +155,45 @@ def test_cli_empty_run_folder_exits_2(tmp_path):
     res = CliRunner().invoke(app, ["analyze", str(tmp_path)])
     assert res.exit_code == 2
     assert "holds no model file and no checkpoint sub-folders" in res.output
+
+
+def test_report_of_a_run_shows_the_run(run_dir, tmp_path):
+    pytest.importorskip("matplotlib")
+    from htmp.report import write_report
+
+    r = run(run_dir)
+    html = write_report(r, tmp_path / "rep", title="run").read_text(encoding="utf-8")
+    assert html.count('<section class="run"') == 1
+    assert "Training run: 3 checkpoints" in html
+    assert 'alt="phase of each layer at each checkpoint"' in html
+    for name in ("a.weight", "b.weight", "c.weight"):
+        assert f'alt="kappa and alpha of {name} over the run"' in html
+    assert html.count('<section class="layer-run"') == 3
+    assert "1 layer(s) missing from some checkpoints" in html
+    assert "Figure not drawn" not in html
+    # first and last checkpoints in full, with their ESDs
+    assert html.count('<section class="model"') == 2
+    assert ">checkpoint-2</h2>" in html and ">checkpoint-100</h2>" in html
+    assert "<script" not in html
+
+
+def test_run_figures_label_axes_and_return_ax(run_dir):
+    pytest.importorskip("matplotlib")
+    from htmp.report.figures import new_figure
+    from htmp.report.run_figures import plot_run_layer, plot_run_phases
+
+    t = htmp.analyze([run_dir / "checkpoint-2", run_dir / "checkpoint-10"])
+    fig, (ax,) = new_figure(5, 3)
+    assert plot_run_phases(t, ax=ax) is ax
+    assert ax.get_xlabel() == "checkpoint (by training step)"
+    assert ax.get_ylabel() == "layer (depth order)"
+    assert [x.get_text() for x in ax.get_legend().get_texts()][-1] == "missing (×)"
+    fig, axes = new_figure(8, 3, ncols=2)
+    assert plot_run_layer(t, "c.weight", axes=axes) is axes
+    assert [a.get_xlabel() for a in axes] == ["training step"] * 2
+    t2 = t.assign(step=pd.array([None] * len(t), dtype="Int64"))
+    fig, axes = new_figure(8, 3, ncols=2)
+    plot_run_layer(t2, "a.weight", axes=axes)
+    assert axes[0].get_xlabel() == "checkpoint (in the order given)"
+    assert [x.get_text() for x in axes[0].get_xticklabels()] == ["checkpoint-2",
+                                                                 "checkpoint-10"]

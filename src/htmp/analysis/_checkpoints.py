@@ -200,7 +200,7 @@ def analyse_checkpoints(items, *, keep_spectra: bool, progress=None, **kw):
                           ignore_index=True)
         parts.append(t)
     long = pd.concat(parts, ignore_index=True)
-    long["step"] = pd.array([None if s is None or s != s else int(s) for s in long["step"]],
+    long["step"] = pd.array([None if pd.isna(s) else int(s) for s in long["step"]],
                             dtype="Int64")
     for c in INT_COLUMNS:
         long[c] = long[c].astype("Int64")
