@@ -197,3 +197,13 @@ def test_run_figures_label_axes_and_return_ax(run_dir):
     assert axes[0].get_xlabel() == "checkpoint (in the order given)"
     assert [x.get_text() for x in axes[0].get_xticklabels()] == ["checkpoint-2",
                                                                  "checkpoint-10"]
+
+
+def test_cli_run_report_and_progress(run_dir, tmp_path):
+    pytest.importorskip("matplotlib")
+    res = CliRunner().invoke(app, ["analyze", str(run_dir), "--every", "2", "--progress",
+                                   "--report", str(tmp_path / "rep"), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
+    assert "Training run: 2 checkpoints" in html
+    assert "htmp report: run" in html
