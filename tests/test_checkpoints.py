@@ -114,6 +114,8 @@ def test_bad_input(tmp_path, run_dir):
         htmp.analyze([])
     with pytest.raises(ValueError, match=r"model_or_path\[0\] is a run folder"):
         htmp.analyze([run_dir, run_dir / "checkpoint-2"])
+    with pytest.raises(ValueError, match="each checkpoint once, got .*checkpoint-2 more"):
+        htmp.analyze([run_dir / "checkpoint-2", run_dir / "checkpoint-2"])
 
 
 def test_run_gives_run_analysis(run_dir):
@@ -121,6 +123,7 @@ def test_run_gives_run_analysis(run_dir):
     assert isinstance(r, RunAnalysis)
     assert r.labels == ("checkpoint-2", "checkpoint-10", "checkpoint-100")
     assert r.steps == (2, 10, 100)
+    assert r.options["every"] == 1 and r.options["min_evals"] == 8
     assert all(isinstance(a, Analysis) for a in r.checkpoints)
     assert "c.weight" not in r.checkpoints[1].spectra and "c.weight" in r.checkpoints[2].spectra
     _same(r.table[r.table["status"] != "missing"],

@@ -100,6 +100,11 @@ def checkpoint_sources(model_or_path, every: int = 1):
         if len(set(labels)) < len(labels):         # same names from different runs
             items = [(describe_source(src) if isinstance(src, (str, os.PathLike)) else lab,
                       step, src) for lab, step, src in items]
+            labels = [lab for lab, _, _ in items]
+            twice = sorted({lab for lab in labels if labels.count(lab) > 1})
+            if twice:
+                raise ValueError(f"model_or_path must list each checkpoint once, got "
+                                 f"{', '.join(twice)} more than once")
         steps = [s for _, s, _ in items]
         if None not in steps and len(set(steps)) == len(steps):
             items.sort(key=lambda it: it[1])

@@ -83,7 +83,8 @@ def run(model_or_path, **analyze_kwargs):
         return RunAnalysis(table=table, checkpoints=tuple(analyses),
                            labels=tuple(lab for lab, _, _ in items),
                            steps=tuple(s for _, s, _ in items),
-                           source=_source_text(model_or_path), options=_options(kw))
+                           source=_source_text(model_or_path),
+                           options=dict(_options(kw), every=every))
     table, spectra = analyse_model(model_or_path, keep_spectra=True, **kw)
     return Analysis(table=table, spectra=MappingProxyType(dict(spectra)),
                     summary=summarize(table), source=_source_text(model_or_path),
