@@ -62,7 +62,7 @@ def _analyse(spec, **kw):
 def analyze(model_or_path, *, layers=None, min_evals: int = 8,
             max_evals: int | None = MAX_EVALS, fits=("mp", "htmp", "powerlaw"),
             conv: str = "flatten", workers: int = 1, device: str = "cpu",
-            progress: Progress | None = None):
+            progress: Progress | None = None, every: int = 1):
     """Per-layer heavy-tail diagnostics of a model, as a :class:`pandas.DataFrame`.
 
     ``model_or_path``: anything :func:`htmp.nn.weight_specs` reads (a torch module, a
@@ -86,10 +86,22 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
     layer never stops the others.  Columns: see ``htmp.analysis.COLUMNS`` and
     ``docs/analysis.md``.  :func:`htmp.analysis.run` returns the same table together with
     the eigenvalues.
+
+    Several checkpoints (a list or tuple of sources, or a run folder holding
+    ``checkpoint-<step>`` / ``step_<step>`` sub-folders) give one long table: ``model``
+    (the checkpoint's name) and ``step`` columns in front, each checkpoint's rows equal to
+    its own analysis, plus a "missing" row for each layer that only other checkpoints
+    have.  ``every=K`` keeps every K-th checkpoint in step order and always the last
+    (docs/analysis.md, "Training runs").
     """
-    table, _ = analyse_model(model_or_path, layers=layers, min_evals=min_evals,
-                             max_evals=max_evals, fits=fits, conv=conv, workers=workers,
-                             device=device, progress=progress, keep_spectra=False)
+    kw = dict(layers=layers, min_evals=min_evals, max_evals=max_evals, fits=fits, conv=conv,
+              workers=workers, device=device, progress=progress)
+    from ._checkpoints import analyse_checkpoints, checkpoint_sources
+
+    items = checkpoint_sources(model_or_path, every)
+    if items is not None:
+        return analyse_checkpoints(items, keep_spectra=False, **kw)[0]
+    table, _ = analyse_model(model_or_path, keep_spectra=False, **kw)
     return table
 
 

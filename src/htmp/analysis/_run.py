@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ._checkpoints import RunAnalysis, analyse_checkpoints, checkpoint_sources
 from ._pipeline import MAX_EVALS, analyse_model, describe_source
 from ._summary import ModelSummary, summarize
 
@@ -54,26 +55,48 @@ class Analysis:
                 "htmp_scale": num("htmp_scale"), "alpha": num("alpha"), "xmin": num("xmin")}
 
 
-def run(model_or_path, **analyze_kwargs) -> Analysis:
+def run(model_or_path, **analyze_kwargs):
     """Analyse a model like :func:`htmp.analyze` and keep each layer's eigenvalues.
 
     Takes the same keyword arguments as :func:`htmp.analyze` (``layers``, ``min_evals``,
     ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``) and runs the same per-layer
     code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues cost 8 bytes each
     (N per layer), far less than the weights.
+
+    Several checkpoints (a list or tuple, or a run folder; ``every=`` as in
+    :func:`htmp.analyze`) give a :class:`RunAnalysis`: the long table and one
+    :class:`Analysis` per checkpoint.
     """
     bad = set(analyze_kwargs) - {"layers", "min_evals", "max_evals", "fits", "conv", "workers",
-                                 "device", "progress"}
+                                 "device", "progress", "every"}
     if bad:
         raise TypeError(f"run() got unexpected keyword argument(s) {sorted(bad)}; it takes "
                         f"htmp.analyze's: layers, min_evals, max_evals, fits, conv, workers, device, "
-                        f"progress")
+                        f"progress, every")
     kw = dict(layers=None, min_evals=8, max_evals=MAX_EVALS, fits=("mp", "htmp", "powerlaw"), conv="flatten",
               workers=1, device="cpu", progress=None)
+    every = analyze_kwargs.pop("every", 1)
     kw.update(analyze_kwargs)
+    items = checkpoint_sources(model_or_path, every)
+    if items is not None:
+        table, analyses = analyse_checkpoints(items, keep_spectra=True, **kw)
+        return RunAnalysis(table=table, checkpoints=tuple(analyses),
+                           labels=tuple(lab for lab, _, _ in items),
+                           steps=tuple(s for _, s, _ in items),
+                           source=_source_text(model_or_path),
+                           options=dict(_options(kw), every=every))
     table, spectra = analyse_model(model_or_path, keep_spectra=True, **kw)
-    source = str(model_or_path) if isinstance(model_or_path, (str, bytes)) or \
-        hasattr(model_or_path, "__fspath__") else describe_source(model_or_path)
-    options = {k: v for k, v in kw.items() if k != "progress"}
     return Analysis(table=table, spectra=MappingProxyType(dict(spectra)),
-                    summary=summarize(table), source=source, options=options)
+                    summary=summarize(table), source=_source_text(model_or_path),
+                    options=_options(kw))
+
+
+def _options(kw) -> dict:
+    return {k: v for k, v in kw.items() if k != "progress"}
+
+
+def _source_text(source) -> str:
+    if isinstance(source, (list, tuple)):
+        return ", ".join(_source_text(s) for s in source)
+    return str(source) if isinstance(source, (str, bytes)) or \
+        hasattr(source, "__fspath__") else describe_source(source)

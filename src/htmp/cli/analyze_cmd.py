@@ -41,12 +41,23 @@ def _clean(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def to_json(df, summary) -> str:
-    """``{"layers": [row, ...], "summary": {...}}`` with NaN and +-inf as null; names exact."""
-    rows = [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
-    summ = {k: (_clean(v) if not isinstance(v, dict) else v)
+def _summary_dict(summary) -> dict:
+    return {k: (_clean(v) if not isinstance(v, dict) else v)
             for k, v in summary.to_dict().items()}
-    return dumps({"layers": rows, "summary": summ})
+
+
+def to_json(df, summary) -> str:
+    """``{"layers": [row, ...], "summary": {...}}`` with NaN and +-inf as null; names exact.
+
+    Several checkpoints (``summary`` a list of ``(label, step, ModelSummary)``): rows carry
+    ``model`` and ``step``, and ``"checkpoints": [{"model", "step", "summary"}, ...]``
+    replaces ``"summary"``."""
+    rows = [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    if isinstance(summary, list):
+        return dumps({"layers": rows, "checkpoints": [
+            {"model": lab, "step": step, "summary": _summary_dict(s)}
+            for lab, step, s in summary]})
+    return dumps({"layers": rows, "summary": _summary_dict(summary)})
 
 
 def to_csv(df) -> str:
@@ -61,7 +72,7 @@ def _fmt(v) -> str:
 
 
 def to_markdown(df) -> str:
-    cols = [c for c in _SHORT if c in df.columns]
+    cols = [c for c in ["model"] + _SHORT if c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in df[cols].itertuples(index=False):
         lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in r) + " |")
@@ -84,8 +95,10 @@ def human_table(df) -> str:
     bound is never printed as a value), "(weak)" after a weak verdict."""
     from ..analysis._format import kappa_text, weak_reasons
 
-    t = df[_SHORT].copy()
-    for col in ("name", "type", "shape", "fit_quality", "status"):
+    t = df[[c for c in ["model"] + _SHORT if c in df.columns]].copy()
+    for col in ("model", "name", "type", "shape", "fit_quality", "status"):
+        if col not in t.columns:
+            continue
         t[col] = [printable(v) if isinstance(v, str) else v for v in t[col]]
     t["kappa"] = [kappa_text(r, interval=False) for _, r in df.iterrows()]
     t["phase"] = [f"{r['phase']} (weak)" if weak_reasons(r) else r["phase"]
@@ -98,7 +111,7 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
-def _run(path, show_progress, **kw):
+def _run(source, show_progress, *, every=1, **kw):
     """htmp.analysis.run (the table plus eigenvalues, for the report) with a progress bar.
 
     numpy RuntimeWarnings (overflow/underflow inside a fit on extreme-scale weights) are
@@ -110,15 +123,17 @@ def _run(path, show_progress, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if not show_progress:
-            return run(path, **kw)
+            return run(source, every=every, **kw)
+        from ..analysis._checkpoints import checkpoint_sources
         from ..nn import weight_specs
 
-        total = len(weight_specs(path, layers=kw["layers"]))
+        items = checkpoint_sources(source, every) or [("", None, source)]
+        total = sum(len(weight_specs(src, layers=kw["layers"])) for _, _, src in items)
         with typer.progressbar(length=max(total, 1), label="analysing",
                                file=sys.stderr) as bar:
             def step(done, total, name):
                 bar.update(1)
-            return run(path, progress=step, **kw)
+            return run(source, progress=step, every=every, **kw)
 
 
 def check_report_dir(report: Path) -> None:
@@ -135,28 +150,38 @@ def check_report_dir(report: Path) -> None:
              f"{report}: {err.strerror or err}")
 
 
+def _summaries_text(summary) -> str:
+    """One summary line, or one per checkpoint ("label: ...")."""
+    if isinstance(summary, list):
+        return "\n".join(f"{printable(lab)}: {_summary_text(s)}" for lab, _, s in summary)
+    return _summary_text(summary)
+
+
 def _print(df, summary, fmt: "OutFormat") -> None:
     if fmt is OutFormat.csv:
         out(to_csv(df), nl=False)
     elif fmt is OutFormat.json:
         out(to_json(df, summary))
     elif fmt is OutFormat.markdown:
-        out(to_markdown(df) + "\n\n" + _summary_text(summary))
+        out(to_markdown(df) + "\n\n" + _summaries_text(summary))
     else:
-        lines = [human_table(df), "", _summary_text(summary)]
-        bad = df[df["status"].isin(["failed", "partial"])]
-        lines += [f"{r.status}: {printable(r.name)}: {printable(r.message)}"
-                  for r in bad.itertuples(index=False)]
+        lines = [human_table(df), "", _summaries_text(summary)]
+        bad = df[df["status"].isin(["failed", "partial", "missing"])]
+        many = "model" in df.columns
+        lines += [f"{r['status']}: {printable(r['model']) + ': ' if many else ''}"
+                  f"{printable(r['name'])}: {printable(r['message'])}"
+                  for _, r in bad.iterrows()]
         out("\n".join(lines))
 
 
-def _write_report(analysis, report: Path, path: Path) -> None:
+def _write_report(analysis, report: Path, paths: list) -> None:
     from ..report import write_report
 
+    name = paths[0].name if len(paths) == 1 else f"{len(paths)} checkpoints"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            where = write_report(analysis, report, title=f"htmp report: {path.name}")
+            where = write_report(analysis, report, title=f"htmp report: {name}")
     # the table is already printed; whatever stops the report ends in one clear line
     except Exception as err:  # noqa: BLE001
         fail(f"could not write the report to {report}: {type(err).__name__}: {err}")
@@ -168,9 +193,11 @@ def _write_report(analysis, report: Path, path: Path) -> None:
 
 @app.command("analyze")
 def analyze_command(
-    path: Path = typer.Argument(..., help="Model file or folder: .safetensors, .pt/.pth/.bin, "
-                                          ".npy, .npz, a sharded checkpoint's index JSON or "
-                                          "its folder."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Model file or folder: .safetensors, .pt/.pth/.bin, .npy, .npz, a sharded "
+                  "checkpoint's index JSON or its folder. Several paths, or a run folder of "
+                  "checkpoint-<step> / step_<step> sub-folders: one table with a model "
+                  "column (checkpoints in step order when every name carries a step)."),
     layers: str = typer.Option(None, "--layers", help="Regex searched in the weight names."),
     fmt: OutFormat = typer.Option(OutFormat.table, "--format",
                                   help="Output format (json: exact names, NaN/inf as null; "
@@ -191,16 +218,23 @@ def analyze_command(
     device: Device = typer.Option(Device.cpu, "--device",
                                   help="Where the Gram eigenvalues are computed: cpu "
                                        "(numpy/LAPACK) or cuda (torch on the GPU)."),
+    every: int = typer.Option(1, "--every", metavar="K",
+                              help="Several checkpoints: keep every K-th in step order (the "
+                                   "1st, the K+1-th, ...) and always the last."),
 ) -> None:
     """Per-layer MP / HTMP / power-law fits and phases of a model's weights."""
     if report is not None:
         check_report_dir(report)
     show = sys.stderr.isatty() if progress is None else progress
     try:
-        analysis = _run(path, show, layers=layers, min_evals=min_evals, workers=workers,
-                        device=device.value, max_evals=max_evals or None)
+        source = paths[0] if len(paths) == 1 else list(paths)
+        analysis = _run(source, show, layers=layers, min_evals=min_evals, workers=workers,
+                        device=device.value, max_evals=max_evals or None, every=every)
     except (ValueError, TypeError, ImportError, RuntimeError, OSError) as err:
         fail(str(err))
-    _print(analysis.table, analysis.summary, fmt)
+    summary = analysis.summary if hasattr(analysis, "summary") else [
+        (lab, step, a.summary) for lab, step, a in zip(analysis.labels, analysis.steps,
+                                                        analysis.checkpoints)]
+    _print(analysis.table, summary, fmt)
     if report is not None:
-        _write_report(analysis, report, path)
+        _write_report(analysis, report, paths)

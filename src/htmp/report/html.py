@@ -5,7 +5,7 @@ import math
 import re
 from pathlib import Path
 
-from ..analysis import Analysis
+from ..analysis import Analysis, RunAnalysis
 from ..nn import depth_key
 from ..analysis._format import kappa_text, weak_reasons
 from ._safe import printable
@@ -214,6 +214,60 @@ def _comparison(pairs, dpi) -> str:
             f'<nav class="toc">jump to: {toc}</nav>')
 
 
+_RUN_LAYER_MARGINS = dict(left=0.1, right=0.98, bottom=0.2, top=0.88, wspace=0.32)
+
+
+def _run_section(r: RunAnalysis, dpi: int) -> str:
+    """The run told over training: the layer x checkpoint phase map, then per layer its
+    kappa and alpha against step."""
+    from .run_figures import plot_run_layer, plot_run_phases, run_axis
+
+    t = r.table
+    labels, _, xlabel = run_axis(t)
+    names = sorted(dict.fromkeys(t["name"].astype(str)), key=depth_key)
+    ckpts = ", ".join(_e(lab) + (f" (step {s})" if s is not None else "")
+                      for lab, s in zip(r.labels, r.steps))
+    n_missing = int((t["status"] == "missing").sum())
+
+    def draw_map():
+        fig, (ax,) = new_figure(min(3.5 + 0.45 * len(labels), 14.0),
+                                min(1.6 + 0.28 * len(names), 16.0))
+        plot_run_phases(t, ax=ax)
+        return fig
+    out = ['<section class="run" id="run">',
+           f"<h2>Training run: {len(labels)} checkpoints</h2>",
+           f'<div class="sub">source: {_e(r.source)}<br>checkpoints, in order: {ckpts}'
+           + (f'<br><span class="warn">{n_missing} layer(s) missing from some checkpoints '
+              "(× in the map; status \"missing\" in the table)</span>" if n_missing else "")
+           + "</div>",
+           _figure(draw_map, "phase of each layer at each checkpoint", dpi,
+                   "Phase of each layer (rows, depth order) at each checkpoint (columns, "
+                   f"{_e(xlabel)}): the phase picture told over training. Grey: no phase "
+                   "(skipped, failed or not fitted); white ×: the checkpoint has no such "
+                   "layer."),
+           "<h3 style='font-family:inherit'>κ and α of each layer over the run</h3>",
+           '<div class="sub">Left: HTMP κ with its 95 % interval (log axis; an interval '
+           "open above runs to the panel top; hollow ▲: MP-like, κ = ∞, at its lower limit; "
+           "hollow ▼: below the search range, at its upper limit: bounds, not values; "
+           "shaded: κ &lt; 2). Right: power-law α (shaded 2–6). Colour and marker: the phase "
+           "at that checkpoint. No point: the layer is missing there or has no fit.</div>"]
+    for name in names:
+        def draw(name=name):
+            fig, axes = new_figure(10.0, 2.9, ncols=2, margins=_RUN_LAYER_MARGINS)
+            plot_run_layer(t, name, axes=axes)
+            return fig
+        out += [f'<section class="layer-run" id="run-{_slug(name)}"><h3>{_e(name)}</h3>',
+                _figure(draw, f"kappa and alpha of {name} over the run", dpi), "</section>"]
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _run_pairs(r: RunAnalysis) -> list:
+    """The checkpoints drawn in full: the first and the last."""
+    pairs = r.pairs
+    return pairs if len(pairs) <= 2 else [pairs[0], pairs[-1]]
+
+
 def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96) -> Path:
     """Write ``out_dir/index.html`` and return its path.
 
@@ -224,14 +278,20 @@ def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96
     κ and α by layer depth (phase as colour/marker), a per-layer table, and per layer a
     ``<section class="layer">`` with the ESD (linear and log-log) and the fitted MP/HTMP
     densities, the phase and the fit statuses in words.
+
+    A :class:`htmp.analysis.RunAnalysis` (``run`` of several checkpoints) is drawn as a
+    run: the layer x checkpoint phase map, per layer κ and α against step, then the first
+    and the last checkpoint in full.
     """
-    pairs = _pairs(analyses)
+    is_run = isinstance(analyses, RunAnalysis)
+    pairs = _run_pairs(analyses) if is_run else _pairs(analyses)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     from .. import __version__
 
+    what = f"{len(analyses.labels)} checkpoints of a run" if is_run else f"{len(pairs)} model(s)"
     body = [f"<h1>{_e(title)}</h1>",
-            f'<div class="sub">htmp {_e(__version__)} · {len(pairs)} model(s). '
+            f'<div class="sub">htmp {_e(__version__)} · {what}. '
             "ESD = eigenvalues of WWᵀ/M (N = min dim, M = max dim). MP and HTMP are fitted the "
             "same way (maximum likelihood) to the same eigenvalues: the same top eigenvalues "
             "set aside as spikes, numerically zero ones counted as below the tolerance; their "
@@ -239,7 +299,11 @@ def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96
             "from fixed rules on that evidence, calibrated on simulated spectra (docs/phases.md): "
             "a summary of the fits, not an independent measurement; each layer says why it got "
             "its label, and weak verdicts are marked.</div>"]
-    if len(pairs) > 1:
+    if is_run:
+        body.append(_run_section(analyses, dpi))
+        body.append("<h2>First and last checkpoints in full</h2>" if len(analyses.labels) > 2
+                    else "<h2>Checkpoints in full</h2>")
+    elif len(pairs) > 1:
         body.append(_comparison(pairs, dpi))
     body += [_model_section(lab, a, i, dpi) for i, (lab, a) in enumerate(pairs)]
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
