@@ -58,22 +58,22 @@ def run(model_or_path, **analyze_kwargs) -> Analysis:
     """Analyse a model like :func:`htmp.analyze` and keep each layer's eigenvalues.
 
     Takes the same keyword arguments as :func:`htmp.analyze` (``layers``, ``min_evals``,
-    ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``) and runs the same per-layer
+    ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``, ``client``) and runs the same per-layer
     code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues cost 8 bytes each
     (N per layer), far less than the weights.
     """
     bad = set(analyze_kwargs) - {"layers", "min_evals", "max_evals", "fits", "conv", "workers",
-                                 "device", "progress"}
+                                 "device", "progress", "client"}
     if bad:
         raise TypeError(f"run() got unexpected keyword argument(s) {sorted(bad)}; it takes "
                         f"htmp.analyze's: layers, min_evals, max_evals, fits, conv, workers, device, "
-                        f"progress")
+                        f"progress, client")
     kw = dict(layers=None, min_evals=8, max_evals=MAX_EVALS, fits=("mp", "htmp", "powerlaw"), conv="flatten",
-              workers=1, device="cpu", progress=None)
+              workers=1, device="cpu", progress=None, client=None)
     kw.update(analyze_kwargs)
     table, spectra = analyse_model(model_or_path, keep_spectra=True, **kw)
     source = str(model_or_path) if isinstance(model_or_path, (str, bytes)) or \
         hasattr(model_or_path, "__fspath__") else describe_source(model_or_path)
-    options = {k: v for k, v in kw.items() if k != "progress"}
+    options = {k: v for k, v in kw.items() if k not in ("progress", "client")}
     return Analysis(table=table, spectra=MappingProxyType(dict(spectra)),
                     summary=summarize(table), source=source, options=options)
