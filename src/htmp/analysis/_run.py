@@ -59,8 +59,8 @@ def run(model_or_path, **analyze_kwargs) -> Analysis:
 
     Takes the same keyword arguments as :func:`htmp.analyze` (``layers``, ``min_evals``,
     ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``, ``client``) and
-    runs the same per-layer code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues cost 8 bytes each
-    (N per layer), far less than the weights.
+    runs the same per-layer code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues
+    cost 8 bytes each (N per layer), far less than the weights.
     """
     bad = set(analyze_kwargs) - {"layers", "min_evals", "max_evals", "fits", "conv", "workers",
                                  "device", "progress", "client"}
