@@ -67,6 +67,20 @@ def test_client_gives_the_serial_table(model, client, monkeypatch):
     assert sorted(n for _, _, n in seen) == sorted(want["name"])
 
 
+@pytest.mark.parametrize("suffix", [".npz", ".npy"])
+def test_numpy_files_by_path(tmp_path, client, suffix):
+    rng = np.random.default_rng(5)
+    w = {"a": rng.standard_normal((30, 70)), "b": rng.standard_normal((40, 60))}
+    path = tmp_path / f"m{suffix}"
+    if suffix == ".npz":
+        np.savez(path, **w)
+    else:
+        np.save(path, w["a"])
+    got, want = htmp.analyze(path, client=client), htmp.analyze(path)
+    pd.testing.assert_frame_equal(_without_seconds(got), _without_seconds(want))
+    assert set(got["status"]) == {"ok"}
+
+
 def test_run_keeps_the_spectra(model, client):
     got, want = htmp.analysis.run(model, client=client), htmp.analysis.run(model)
     assert list(got.spectra) == list(want.spectra)
