@@ -62,7 +62,7 @@ def _analyse(spec, **kw):
 def analyze(model_or_path, *, layers=None, min_evals: int = 8,
             max_evals: int | None = MAX_EVALS, fits=("mp", "htmp", "powerlaw"),
             conv: str = "flatten", workers: int = 1, device: str = "cpu",
-            progress: Progress | None = None, every: int = 1):
+            progress: Progress | None = None, every: int = 1, client=None):
     """Per-layer heavy-tail diagnostics of a model, as a :class:`pandas.DataFrame`.
 
     ``model_or_path``: anything :func:`htmp.nn.weight_specs` reads (a torch module, a
@@ -76,6 +76,9 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
     ``workers``: threads (each holds one layer in memory).  ``device``: "cpu" (numpy /
     LAPACK) or "cuda" (Gram eigenvalues with torch on the GPU; RuntimeError when CUDA is
     not available).  ``progress``: called as ``progress(done, total, name)`` after each layer.
+    ``client``: a ``distributed.Client``: one Dask task per layer, each worker reading its
+    layer from the file by path (file sources only: .safetensors, .npy, .npz; ``workers``
+    must stay 1); a task that dies gives its row status "failed" (docs/dask.md).
 
     Every row has a ``status``: "ok"; "partial" (a fit failed, ``message`` says which
     and why; the other columns are filled); "failed" (the layer could not be read or
@@ -95,7 +98,7 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
     (docs/analysis.md, "Training runs").
     """
     kw = dict(layers=layers, min_evals=min_evals, max_evals=max_evals, fits=fits, conv=conv,
-              workers=workers, device=device, progress=progress)
+              workers=workers, device=device, progress=progress, client=client)
     from ._checkpoints import analyse_checkpoints, checkpoint_sources
 
     items = checkpoint_sources(model_or_path, every)
@@ -106,7 +109,7 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
 
 
 def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, device, progress,
-                  keep_spectra: bool, max_evals=MAX_EVALS):
+                  keep_spectra: bool, max_evals=MAX_EVALS, client=None):
     """(table, {name: eigenvalues}) - the one per-layer loop behind analyze() and run()."""
     import pandas as pd
 
@@ -121,11 +124,17 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
         raise ValueError(f"conv must be 'flatten' or 'slices', got {conv!r}")
     device = check_device(device)
     steps = _steps(fits)
+    if client is not None:
+        from ._dask import check_client
+        check_client(client, workers)
     specs = weight_specs(model_or_path, layers=layers)
     if not specs:
         where = f" matching layers={layers!r}" if layers is not None else ""
         raise ValueError(f"no analysable layers{where} in {describe_source(model_or_path)} "
                          f"(2-D or 4-D floating-point weights)")
+    if client is not None:       # checked before any task is submitted
+        from ._dask import wire_specs
+        specs = wire_specs(specs, describe_source(model_or_path))
     kw = dict(min_evals=min_evals, max_evals=max_evals, steps=steps, conv=conv, device=device)
     total, rows, spectra = len(specs), [], {}
 
@@ -137,7 +146,13 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
         if progress is not None:
             progress(i, total, spec.name)
 
-    if workers == 1:
+    if client is not None:       # progress in completion order, rows in model order
+        from ._dask import run_on_client
+        results = run_on_client(client, specs, kw, keep_spectra=keep_spectra,
+                                progress=progress)
+        rows = [row for row, _ in results]
+        spectra = {s.name: e for s, (_, e) in zip(specs, results) if e is not None}
+    elif workers == 1:
         for i, spec in enumerate(specs, 1):
             collect(i, spec, _analyse(spec, **kw))
     else:

@@ -59,8 +59,8 @@ def run(model_or_path, **analyze_kwargs):
     """Analyse a model like :func:`htmp.analyze` and keep each layer's eigenvalues.
 
     Takes the same keyword arguments as :func:`htmp.analyze` (``layers``, ``min_evals``,
-    ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``) and runs the same per-layer
-    code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues cost 8 bytes each
+    ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``, ``client``) and runs
+    the same per-layer code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues cost 8 bytes each
     (N per layer), far less than the weights.
 
     Several checkpoints (a list or tuple, or a run folder; ``every=`` as in
@@ -68,13 +68,13 @@ def run(model_or_path, **analyze_kwargs):
     :class:`Analysis` per checkpoint.
     """
     bad = set(analyze_kwargs) - {"layers", "min_evals", "max_evals", "fits", "conv", "workers",
-                                 "device", "progress", "every"}
+                                 "device", "progress", "every", "client"}
     if bad:
         raise TypeError(f"run() got unexpected keyword argument(s) {sorted(bad)}; it takes "
                         f"htmp.analyze's: layers, min_evals, max_evals, fits, conv, workers, device, "
-                        f"progress, every")
+                        f"progress, every, client")
     kw = dict(layers=None, min_evals=8, max_evals=MAX_EVALS, fits=("mp", "htmp", "powerlaw"), conv="flatten",
-              workers=1, device="cpu", progress=None)
+              workers=1, device="cpu", progress=None, client=None)
     every = analyze_kwargs.pop("every", 1)
     kw.update(analyze_kwargs)
     items = checkpoint_sources(model_or_path, every)
@@ -92,7 +92,7 @@ def run(model_or_path, **analyze_kwargs):
 
 
 def _options(kw) -> dict:
-    return {k: v for k, v in kw.items() if k != "progress"}
+    return {k: v for k, v in kw.items() if k not in ("progress", "client")}
 
 
 def _source_text(source) -> str:

@@ -7,6 +7,7 @@ report is written, so a report that fails never costs the table.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import tempfile
@@ -136,6 +137,16 @@ def _run(source, show_progress, *, every=1, **kw):
             return run(source, progress=step, every=every, **kw)
 
 
+def _cluster(scheduler, dask_workers):
+    """A Dask client for ``--scheduler``/``--dask-workers`` (connected before any work),
+    else a context holding None."""
+    if scheduler is None and dask_workers is None:
+        return contextlib.nullcontext()
+    from ..analysis._dask import dask_client
+
+    return dask_client(scheduler, dask_workers)
+
+
 def check_report_dir(report: Path) -> None:
     """Create ``--report`` DIR and check a file can be written there, before any analysis."""
     if report.exists() and not report.is_dir():
@@ -221,15 +232,30 @@ def analyze_command(
     every: int = typer.Option(1, "--every", metavar="K",
                               help="Several checkpoints: keep every K-th in step order (the "
                                    "1st, the K+1-th, ...) and always the last."),
+    scheduler: str = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                  help="Run one Dask task per layer on the cluster whose "
+                                       "scheduler is at ADDRESS (tcp://host:8786); workers "
+                                       "read the file by path (docs/dask.md)."),
+    dask_workers: int = typer.Option(None, "--dask-workers", metavar="N",
+                                     help="Start a local Dask cluster of N worker "
+                                          "processes for this run (docs/dask.md)."),
 ) -> None:
     """Per-layer MP / HTMP / power-law fits and phases of a model's weights."""
+    if scheduler is not None and dask_workers is not None:
+        fail(f"--scheduler and --dask-workers are exclusive (a cluster at an address, or a "
+             f"local one started here), got --scheduler {scheduler} --dask-workers "
+             f"{dask_workers}")
+    if dask_workers is not None and dask_workers < 1:
+        fail(f"--dask-workers must be >= 1, got {dask_workers}")
     if report is not None:
         check_report_dir(report)
     show = sys.stderr.isatty() if progress is None else progress
     try:
         source = paths[0] if len(paths) == 1 else list(paths)
-        analysis = _run(source, show, layers=layers, min_evals=min_evals, workers=workers,
-                        device=device.value, max_evals=max_evals or None, every=every)
+        with _cluster(scheduler, dask_workers) as client:
+            analysis = _run(source, show, layers=layers, min_evals=min_evals, workers=workers,
+                            device=device.value, max_evals=max_evals or None, every=every,
+                            client=client)
     except (ValueError, TypeError, ImportError, RuntimeError, OSError) as err:
         fail(str(err))
     summary = analysis.summary if hasattr(analysis, "summary") else [
