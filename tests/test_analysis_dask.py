@@ -67,6 +67,18 @@ def test_client_gives_the_serial_table(model, client, monkeypatch):
     assert sorted(n for _, _, n in seen) == sorted(want["name"])
 
 
+def test_a_run_folder_on_a_client_gives_the_serial_long_table(model, client, tmp_path):
+    """Training runs and Dask together: every checkpoint's layers are tasks on the cluster."""
+    import shutil
+    for step in (20, 3):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        shutil.copy(model, tmp_path / f"checkpoint-{step}" / "model.safetensors")
+    got = htmp.analyze(tmp_path, client=client)
+    want = htmp.analyze(tmp_path)
+    pd.testing.assert_frame_equal(_without_seconds(got), _without_seconds(want))
+    assert list(got["step"].drop_duplicates()) == [3, 20]
+
+
 @pytest.mark.parametrize("suffix", [".npz", ".npy"])
 def test_numpy_files_by_path(tmp_path, client, suffix):
     rng = np.random.default_rng(5)
