@@ -28,9 +28,7 @@ import math
 
 import numpy as np
 
-from ..laws._kummer import bulk_table, kummer_table
-from ..laws.htmp_law import _raw_params
-from ..laws.trinh_trinh import _invert
+from ..laws.tables import bulk_table, kummer_table, raw_params, table_quantile
 
 __all__ = ["FINE", "Profile"]
 
@@ -158,7 +156,7 @@ class Profile:
         return np.where(np.isnan(g), -np.inf, g)
 
     def _evaluate(self, kappa: float, offset: float | None = None):
-        alpha, c, s = _raw_params(self.gamma, kappa)
+        alpha, c, s = raw_params(self.gamma, kappa)
         table = bulk_table(alpha, c)
         t0 = self._t_moments(kappa)
         best = None
@@ -268,9 +266,9 @@ class Profile:
         """y with P(Y > y) = q under the (untruncated) law fitted at grid point k."""
         _, _, t, table = self.cache[k]
         if self.inverse:          # y = e^t / x: the upper tail of Y is the lower one of X
-            x = float(_invert(table, np.array([q]), upper=False)[0])
+            x = float(table_quantile(table, np.array([q]), upper=False)[0])
             return math.exp(t) / x if x > 0 else math.inf   # X's quantile underflowed: y = inf
-        return float(_invert(table, np.array([q]), upper=True)[0]) * math.exp(-t)
+        return float(table_quantile(table, np.array([q]), upper=True)[0]) * math.exp(-t)
 
     def cdf(self, k: int, y: np.ndarray, *, full: bool = False) -> np.ndarray:
         """CDF of the (untruncated) law fitted at grid point k (``full``: from the full

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..laws import HTMP, InverseHTMP
-from ..laws.htmp_law import KAPPA_MAX
+from ..laws.tables import KAPPA_MAX
 from ._profile import FINE, Profile, parabola
 from ._results import FitResult, degenerate_note, fit_quality, ks_statistic
 from ._spectrum import resolve

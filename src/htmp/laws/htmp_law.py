@@ -29,7 +29,7 @@ __all__ = ["HTMP", "InverseHTMP", "KAPPA_MAX"]
 KAPPA_MAX = 2.0 * C_MAX
 
 
-def _raw_params(gamma, kappa):
+def raw_params(gamma, kappa):
     alpha = kappa * (1.0 - gamma) / (2.0 * gamma) - 1.0
     return alpha, kappa / 2.0, 2.0 * gamma / kappa
 
@@ -46,7 +46,7 @@ class _FromTrinhTrinh(Law):
             raise ValueError(f"kappa must be in (0, {KAPPA_MAX:g}], got {float(np.max(kappa))!r}: the "
                              "law's table takes O(kappa) steps; beyond this HTMP is within "
                              "~0.5/kappa (sup |F - F_MP|) of MarchenkoPastur(gamma) (use that)")
-        alpha = _raw_params(gamma, kappa)[0]
+        alpha = raw_params(gamma, kappa)[0]
         if np.any(alpha > ALPHA_MAX):
             raise ValueError(f"kappa (1 - gamma) / (2 gamma) must be <= {ALPHA_MAX:g} (gamma too "
                              f"small for this kappa), got gamma={float(np.min(gamma))!r}, "
@@ -57,11 +57,11 @@ class _FromTrinhTrinh(Law):
     # The raw law, with flat parameter arrays.
     @staticmethod
     def _raw(p):
-        alpha, c, s = _raw_params(p["gamma"], p["kappa"])
+        alpha, c, s = raw_params(p["gamma"], p["kappa"])
         return TrinhTrinh(alpha=alpha, c=c), s * p["scale"]
 
     def _raw_public(self):
-        alpha, c, s = _raw_params(self._params["gamma"], self._params["kappa"])
+        alpha, c, s = raw_params(self._params["gamma"], self._params["kappa"])
         return alpha, c, s * self._params["scale"]
 
     @property
@@ -139,7 +139,7 @@ class InverseHTMP(_FromTrinhTrinh):
     # T = lam / X with lam = scale / s
     @staticmethod
     def _lam(p):
-        alpha, c, s = _raw_params(p["gamma"], p["kappa"])
+        alpha, c, s = raw_params(p["gamma"], p["kappa"])
         return TrinhTrinh(alpha=alpha, c=c), p["scale"] / s
 
     def _logpdf(self, t, **p):
@@ -181,7 +181,7 @@ class InverseHTMP(_FromTrinhTrinh):
     @stieltjes_domain
     def stieltjes(self, z):
         """G_T(z) = 1/z - (lam/z^2) G_X(lam/z), lam = scale/s."""
-        alpha, c, s = _raw_params(self._params["gamma"], self._params["kappa"])
+        alpha, c, s = raw_params(self._params["gamma"], self._params["kappa"])
         lam = self._params["scale"] / s
         z = np.asarray(z, dtype=complex)
         return (1.0 / z - lam / z ** 2 * TrinhTrinh(alpha=alpha, c=c).stieltjes(lam / z))[()]

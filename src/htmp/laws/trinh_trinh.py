@@ -47,7 +47,7 @@ def _per_table(fn, x, **p):
 class TrinhTrinh(Law):
     """Trinh-Trinh law nu_{alpha,c}: ``alpha`` in (-1, 1e15], ``c`` in (0, 5000] (MATH.md §2.1).
 
-    The limits (``htmp.laws._kummer.ALPHA_MAX``, ``C_MAX``) keep one table build below ~1.5 s
+    The limits (``htmp.laws.tables.ALPHA_MAX``, ``C_MAX``) keep one table build below ~1.5 s
     and the bulk resolved in double precision; see docs/security.md.
 
     Examples
