@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fitting import ESDResult, esd
-from ..fitting.esd import _esd
+from ..fitting.esd import esd_with
 
 __all__ = ["DEVICES", "check_device", "esd_on"]
 
@@ -51,4 +51,5 @@ def esd_on(W, *, conv: str, device: str) -> ESDResult:
     """:func:`htmp.esd` of ``W`` with the eigen-decomposition on ``device``."""
     if device == "cpu":
         return esd(W, conv=conv)
-    return _esd(W, conv=conv, gram=lambda m, e: _torch_gram_eigvals(m, device, e))
+    return esd_with(W, conv=conv, scaled=True,
+                    gram_eigvals=lambda m, e: _torch_gram_eigvals(m, device, e))

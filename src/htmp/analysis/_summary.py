@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..fitting._results import FitResult
+from ..fitting import FitResult
 
 __all__ = ["ModelSummary", "summarize"]
 

@@ -13,6 +13,7 @@ Every fit returns a frozen dataclass with ``status``/``message``; a failed fit h
 NaN values and says why, it never invents a number.
 """
 from .compare import Comparison, compare_mp_htmp, ks_critical
+from ._results import FitResult
 from .esd import ESDResult, esd
 from .htmp_fit import HTMPFit, fit_htmp, fit_inverse_htmp, kappa_mp
 from .inverse_fit import InvGammaFit, fit_invgamma
@@ -21,7 +22,7 @@ from .phases import LABELS, PHASES, UNRESOLVED, PhaseResult, phase
 from .powerlaw_fit import PowerLawFit, fit_powerlaw
 
 __all__ = [
-    "esd", "ESDResult",
+    "FitResult", "esd", "ESDResult",
     "fit_mp", "MPFit", "tw_edge",
     "fit_htmp", "fit_inverse_htmp", "HTMPFit", "kappa_mp",
     "fit_invgamma", "InvGammaFit",

@@ -186,14 +186,18 @@ def esd(W, *, conv: str = "flatten") -> ESDResult:
     return _esd(W, conv=conv, gram=_gram_eigvals)
 
 
-def esd_with(W, *, conv: str, gram_eigvals) -> ESDResult:
+def esd_with(W, *, conv: str, gram_eigvals, scaled: bool = False) -> ESDResult:
     """:func:`esd` with another eigen-solver: ``gram_eigvals(matrix)`` must return the
     eigenvalues of the smaller Gram matrix divided by max(shape).  It gets W scaled by a
-    power of 2 (a float64 copy when the scale is not 1); :func:`_esd` takes a solver that
-    applies the scale itself."""
-    def scaled(m, e):
+    power of 2 (a float64 copy when the scale is not 1); with ``scaled=True`` it is called
+    as ``gram_eigvals(matrix, e)`` with W itself and must scale by ``2^-e`` on its own (the
+    GPU path: the copy is made on the device)."""
+    if scaled:
+        return _esd(W, conv=conv, gram=gram_eigvals)
+
+    def scaled_copy(m, e):
         return gram_eigvals(np.ldexp(m.astype(np.float64), -e) if e else m)
-    return _esd(W, conv=conv, gram=scaled)
+    return _esd(W, conv=conv, gram=scaled_copy)
 
 
 def _esd(W, *, conv: str, gram) -> ESDResult:
