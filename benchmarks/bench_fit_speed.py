@@ -31,7 +31,7 @@ if "--skip-fit-htmp" not in sys.argv:
         x = htmp_eigvals(5000, gamma=gamma, kappa=kappa, rng=123)
         t = time.perf_counter(); f = htmp.fit_htmp(x, gamma=gamma); dt = time.perf_counter() - t
         print(f"fit_htmp n=5000 gamma={gamma} kappa={kappa}: {dt:.3f} s "
-              f"(kappa_hat={f.kappa:.3f}, {f.n_evals} kappa evaluations, cold tables)")
+              f"(kappa_hat={f.kappa:.3f}, {f.n_loglik_evals} kappa evaluations, cold tables)")
 
 rng = np.random.default_rng(0)
 W = rng.standard_normal((n, n)) * (1 + 0.5 * rng.standard_t(3, (n, n)) ** 2) ** 0.5
@@ -71,4 +71,4 @@ print(f"  ratio pipeline/eigvalsh: min/min {min(t_pipe) / min(t_eig):.3f}, media
       f"{statistics.median(t_pipe) / statistics.median(t_eig):.3f} (target <= 1.2)")
 print(f"  one more esd alone (Gram + eigvalsh): {t_esd:.3f} s")
 print(f"  phase={ph}, alpha={pl.alpha:.3g}, gamma={r.gamma:g}, HTMP: kappa={h.kappa:.4g} "
-      f"[{h.kappa_lo:.3g}, {h.kappa_hi:.3g}] ({h.htmp_status}), {h.n_evals} kappa evaluations")
+      f"[{h.kappa_lo:.3g}, {h.kappa_hi:.3g}] ({h.htmp_status}), {h.n_loglik_evals} kappa evaluations")

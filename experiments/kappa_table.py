@@ -50,7 +50,7 @@ def run(job):
             else (n // params["block_size"], params["block_size"]) if "block_size" in params
             else (None, None))
     return {"structure": structure, "n": n, "m": m, "d": d, "k": params.get("k"), "alpha_l": alpha,
-            "kappa": res.kappa, "stderr": res.stderr, "closed_form": res.kappa_closed,
+            "kappa": res.kappa, "kappa_se": res.kappa_se, "closed_form": res.kappa_closed,
             "count_2P_over_N-1": make_structure(structure, n=n, **params).kappa_count(n),
             "converged": res.converged}
 
@@ -70,7 +70,7 @@ def figures(df: pd.DataFrame) -> list[Path]:
     for ax, (s, col, title) in zip(axes, panels):
         for n, g in sub[sub.structure == s].groupby("n"):
             g = g.sort_values(col)
-            line = ax.errorbar(g[col], g.kappa, yerr=2 * g.stderr, marker="o", ls="", label=f"N={n}")
+            line = ax.errorbar(g[col], g.kappa, yerr=2 * g.kappa_se, marker="o", ls="", label=f"N={n}")
             ax.plot(g[col], g["count_2P_over_N-1"], "--", color=line[0].get_color(), lw=1)
         ax.set(xscale="log", yscale="symlog", xlabel=col, ylabel="kappa*", title=title)
         ax.legend(fontsize=8)
@@ -83,7 +83,7 @@ def figures(df: pd.DataFrame) -> list[Path]:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, s in zip(axes, ["commuting_block_diagonal", "kronecker"]):
         g = df[df.structure == s]
-        ax.errorbar(g["count_2P_over_N-1"], g.kappa / g["count_2P_over_N-1"], yerr=2 * g.stderr /
+        ax.errorbar(g["count_2P_over_N-1"], g.kappa / g["count_2P_over_N-1"], yerr=2 * g.kappa_se /
                     g["count_2P_over_N-1"], marker="o", ls="", ms=3)
         ax.axhline(1.0, color="k", lw=0.8)
         ax.set(xscale="log", xlabel="2|P|/(N-1)", ylabel="kappa* / count", title=s + " (all N, alpha_L)")
@@ -108,7 +108,7 @@ def markdown(df: pd.DataFrame, seconds: float) -> str:
         ratio = f"{r.kappa / count:.4f}" if count else ""
         closed = "" if r.closed_form is None or np.isnan(r.closed_form) else f"{r.closed_form:.4f}"
         lines.append(f"| {r.structure} | {r.n} | {fmt(r.m)} | {fmt(r.d)} | {fmt(r.k)} | {r.alpha_l:g} | "
-                     f"{r.kappa:.4f} | {r.stderr:.4f} | {closed} | {count:.4f} | {ratio} |")
+                     f"{r.kappa:.4f} | {r.kappa_se:.4f} | {closed} | {count:.4f} | {ratio} |")
     return "\n".join(lines) + "\n"
 
 

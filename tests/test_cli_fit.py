@@ -18,7 +18,7 @@ def test_fit_matrix_json_matches_function(tmp_path):
     r = runner.invoke(app, ["fit", str(p), "--law", "mp", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
-    assert out["sigma2"] == htmp.fit_mp(htmp.esd(W)).sigma2
+    assert out["scale"] == htmp.fit_mp(htmp.esd(W)).scale
 
 
 @pytest.mark.parametrize("law", ["htmp", "powerlaw", "invgamma"])

@@ -24,7 +24,7 @@ def test_kappa_text_shows_closed_form():
                               "--seed", "1", "--samples", "50", "--iterations", "4"])
     assert res.exit_code == 0, res.output
     ref = estimate_kappa("block_diagonal", n=16, block_size=4, rng=1, n_samples=50, n_iter=4)
-    assert f"kappa = {ref.kappa:.6g} +/- {ref.stderr:.2g}" in res.stdout
+    assert f"kappa = {ref.kappa:.6g} +/- {ref.kappa_se:.2g}" in res.stdout
     assert f"closed form (Prop G.1/Thm G.3) = {16 * 3 / 15:.6g}" in res.stdout
 
 

@@ -38,7 +38,7 @@ def test_fit_htmp_recovers_kappa(gamma, kappa):
     assert f.kappa == pytest.approx(kappa, rel=0.10)
     assert f.scale == pytest.approx(1.0, rel=0.05)
     assert 0 < f.kappa_se < kappa and f.n_used == 2000 and f.ks < 0.05
-    assert f.n_evals <= 25
+    assert f.n_loglik_evals <= 25
 
 
 @pytest.mark.parametrize("gamma, kappa", [(0.5, 8.0), (0.25, 32.0), (0.5, 32.0)])
@@ -126,4 +126,4 @@ def test_bad_spectra(fn):
 
 def test_fit_htmp_never_hangs_on_constant_spectrum():
     f = htmp.fit_htmp(np.full(50, 2.0), gamma=0.5, max_iter=8)
-    assert f.n_evals <= 8 * 3 and f.status in ("mp-like", "max-iter", "failed", "ok")
+    assert f.n_loglik_evals <= 8 * 3 and f.status in ("mp-like", "max-iter", "failed", "ok")

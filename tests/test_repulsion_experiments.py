@@ -25,7 +25,7 @@ def test_kappa_table_quick_matches_closed_forms(tmp_path, monkeypatch):
     df = pd.read_csv(tmp_path / "kappa_table.csv")
     pf = df[df.closed_form.notna() & (df.closed_form > 0)]
     # product forms: Algorithm 1 within 5 s.e. + 1e-9 (rounding for "symmetric") of Prop G.1 / Thm G.3
-    assert ((pf.kappa - pf.closed_form).abs() <= 5 * pf.stderr + 1e-9 * pf.closed_form).all()
+    assert ((pf.kappa - pf.closed_form).abs() <= 5 * pf.kappa_se + 1e-9 * pf.closed_form).all()
     assert (tmp_path / "kappa_fig_structures.png").stat().st_size > 10_000
 
 

@@ -24,7 +24,7 @@ def _check_recovers(structure, params, n, seed):
     res = estimate_kappa(structure, n=n, rng=seed, kappa0=max(1.0, 2 * exact), **params)
     err = abs(res.kappa - exact)
     # 1e-9 relative slack: for "symmetric" log V = N T exactly and F_hat = N up to rounding
-    assert err <= 2 * res.stderr + 1e-9 * exact, (res.kappa, res.stderr, exact)
+    assert err <= 2 * res.kappa_se + 1e-9 * exact, (res.kappa, res.kappa_se, exact)
     assert err <= 0.02 * exact, (res.kappa, exact)
     assert res.converged
     assert res.kappa_closed == pytest.approx(exact, rel=1e-15)
@@ -44,7 +44,7 @@ def test_recovers_closed_form_n128(structure, params):
 
 def test_diagonal_is_exactly_zero():
     res = estimate_kappa("diagonal", n=32, rng=0, kappa0=3.0, n_iter=6)
-    assert res.kappa == 0.0 and res.stderr == 0.0          # log V = 0 -> every F_hat is 0
+    assert res.kappa == 0.0 and res.kappa_se == 0.0          # log V = 0 -> every F_hat is 0
     np.testing.assert_allclose(res.iterates, 3.0 * 0.5 ** np.arange(7))   # (G.6) with eta = 1/2
     assert estimate_kappa("diagonal", n=32, rng=0, n_iter=4).iterates.max() == 0.0  # default kappa0 = 0
 
@@ -55,7 +55,7 @@ def test_product_form_slope_is_flat_in_kappa():
     lo = estimate_kappa("block_diagonal", n=32, block_size=4, rng=1, kappa0=0.2, eta=1e-9, n_iter=8)
     hi = estimate_kappa("block_diagonal", n=32, block_size=4, rng=2, kappa0=30.0, eta=1e-9, n_iter=8)
     for r in (lo, hi):
-        assert abs(r.kappa - exact) < 3 * r.stderr
+        assert abs(r.kappa - exact) < 3 * r.kappa_se
 
 
 @pytest.mark.parametrize("structure, params, reference", [
@@ -78,7 +78,7 @@ def test_seeded_reproducible_and_serialisable():
     d = json.loads(json.dumps(a.to_dict()))
     assert d["params"] == {"factor_sizes": [4, 4]} and len(d["iterates"]) == 5
     frame = a.to_frame()
-    assert list(frame.columns) == ["t", "kappa", "F_hat", "F_hat_stderr"] and len(frame) == 4
+    assert list(frame.columns) == ["t", "kappa", "F_hat", "F_hat_se"] and len(frame) == 4
     with pytest.raises(AttributeError):
         a.kappa = 1.0                                        # frozen
     with pytest.raises(ValueError):

@@ -74,7 +74,7 @@ X0 = np.concatenate([np.zeros(8),
 EIGEN_KS = [-1014, -1000, -640, -255, -1, 1, 77, 512, 1000, 1021]
 
 # per result type: fields that are scales (x 2^k exactly) and log-likelihoods (+ n k log 1/2)
-SCALES = {"MPFit": {"sigma2", "sigma2_se", "bulk_min", "bulk_max", "edge_tw", "tw_scale",
+SCALES = {"MPFit": {"scale", "scale_se", "bulk_min", "bulk_max", "edge_tw", "tw_scale",
                     "threshold", "spikes"},
           "HTMPFit": {"scale", "spikes"}, "Comparison": {"mp_scale", "htmp_scale", "cut"},
           "PowerLawFit": {"xmin", "xmax"}, "InvGammaFit": {"b", "b_se"}, "PhaseResult": set()}

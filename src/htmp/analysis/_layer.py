@@ -54,7 +54,7 @@ def _blank(spec, conv) -> dict:
 
 def _fit_mp(r, row, notes, fits):
     mp = fits["mp"] = fit_mp(r)
-    row.update(mp_scale=mp.sigma2, mp_bulk_max=mp.bulk_max, mp_threshold=mp.threshold,
+    row.update(mp_scale=mp.scale, mp_bulk_max=mp.bulk_max, mp_threshold=mp.threshold,
                n_spikes=mp.n_spikes, mp_status=mp.status)
     if mp.message:
         notes.append(f"mp: {mp.message}")

@@ -71,7 +71,7 @@ def kappa_command(
         return
     desc = ", ".join(f"{key}={val}" for key, val in res.params.items())
     lines = [f"{res.structure}(n={res.n}{', ' + desc if desc else ''}), alpha_L={res.alpha_l:g}",
-             f"kappa = {res.kappa:.6g} +/- {res.stderr:.2g} (1 s.e.; {res.n_iter} iterations x "
+             f"kappa = {res.kappa:.6g} +/- {res.kappa_se:.2g} (1 s.e.; {res.n_iter} iterations x "
              f"{res.n_samples} samples, converged={res.converged})"]
     if res.kappa_closed is not None:
         lines.append(f"closed form (Prop G.1/Thm G.3) = {res.kappa_closed:.6g}")

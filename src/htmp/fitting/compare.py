@@ -87,7 +87,7 @@ class Comparison(FitResult):
     n_excess: int
     cut: float
     htmp_status: str
-    n_evals: int
+    n_loglik_evals: int      # kappa values whose profile log-likelihood was evaluated
     status: str = "ok"
     message: str = ""
 
@@ -151,7 +151,7 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
         return Comparison("", "poor" if math.isfinite(ll_mp) else "", nan, nan, nan, nan,
                           mp_scale=nan, htmp_scale=nan, mp_ks=nan, htmp_ks=nan,
                           loglik_mp=nan, loglik_htmp=nan, loglik_ratio=nan,
-                          htmp_status="failed", n_evals=len(prof.cache), status="failed",
+                          htmp_status="failed", n_loglik_evals=len(prof.cache), status="failed",
                           message=why, **base)
     mp_scale = u(prof.cache[k_top][1])
     mp_ks = ks_statistic(y, prof.conditional_cdf(k_top, y))
@@ -159,7 +159,7 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
         quality = "good" if mp_ks <= base["ks_crit"] else "poor"
         return Comparison("mp", quality, nan, nan, nan, nan, mp_scale=mp_scale, htmp_scale=nan,
                           mp_ks=mp_ks, htmp_ks=nan, loglik_mp=ll_in(ll_mp), loglik_htmp=nan,
-                          loglik_ratio=nan, htmp_status="too-few", n_evals=len(prof.cache),
+                          loglik_ratio=nan, htmp_status="too-few", n_loglik_evals=len(prof.cache),
                           message=f"{n} eigenvalues < {min_kappa_evals}: too few for a kappa "
                                   f"fit", **base)
     res = _interval(prof, _fit_profile(prof, g, kappa_min, k_top_kappa, max_iter, refine=False))
@@ -178,6 +178,6 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
                       res["lo"], res["hi"], math.exp(prof.u(best)), mp_scale=mp_scale,
                       htmp_scale=u(prof.cache[best][1]), mp_ks=mp_ks, htmp_ks=htmp_ks,
                       loglik_mp=ll_in(ll_mp), loglik_htmp=ll_in(ll_h), loglik_ratio=llr,
-                      htmp_status=res["status"], n_evals=len(prof.cache),
+                      htmp_status=res["status"], n_loglik_evals=len(prof.cache),
                       message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m),
                       **base)

@@ -94,7 +94,7 @@ class HTMPFit(FitResult):
     spikes: tuple
     n_zero: int              # numerically zero eigenvalues, censored at the zero tolerance
     kappa_max: float
-    n_evals: int             # kappa values evaluated (profile points, summed over rounds)
+    n_loglik_evals: int      # kappa values evaluated (profile points, summed over rounds)
     status: str = "ok"
     message: str = ""
     fit_quality: str = ""    # "good" / "poor": ks against its 95 % critical value at n_used
@@ -412,7 +412,7 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
                    loglik=sp.loglik(ll, len(y)), loglik_mp=sp.loglik(prof.cache[k_top][0], len(y)),
                    ks=ks, n_used=int(len(y)), fit_quality=fit_quality(ks, len(y)),
                    n_spikes=int(len(spikes)), spikes=tuple(float(s) for s in np.sort(spikes)),
-                   n_zero=sp.n_zero, kappa_max=kappa_max, n_evals=n_prev + len(prof.cache),
+                   n_zero=sp.n_zero, kappa_max=kappa_max, n_loglik_evals=n_prev + len(prof.cache),
                    status=status,
                    message="; ".join(m for m in (msg, sp.zero_note(censored=True)) if m))
 

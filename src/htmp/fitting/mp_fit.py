@@ -11,7 +11,7 @@ Method (MATH.md section 9, step 2):
 3. ``sigma^2`` = mean of the bulk (the MP mean is sigma^2), and repeat 2-3 until
    the set of spikes stops changing (at most ``max_iter`` rounds).
 
-Uncertainty: ``sigma2_se = sigma^2 sqrt(2 / (n_bulk M))``, the standard error of the
+Uncertainty: ``scale_se = sigma^2 sqrt(2 / (n_bulk M))``, the standard error of the
 mean eigenvalue ``tr(W Wᵀ)/(N M)`` for Gaussian entries (eigenvalues of a Wishart
 matrix are strongly correlated, so the iid formula std/sqrt(n) would be far too large).
 """
@@ -37,11 +37,11 @@ class MPFit(FitResult):
     ``fit_quality``: "good" when the bulk's KS distance ``ks`` is within the 95 % critical
     value at ``n_used`` (:func:`~htmp.fitting.ks_critical`), else "poor"."""
 
-    sigma2: float
-    sigma2_se: float
+    scale: float             # sigma^2 (the same word as HTMPFit.scale and the table's mp_scale)
+    scale_se: float
     gamma: float
     N: int
-    M: float
+    M: int | float           # an integer, like ESDResult.M; N / gamma when only gamma was given
     bulk_min: float          # sigma^2 (1 - sqrt gamma)^2
     bulk_max: float          # sigma^2 (1 + sqrt gamma)^2
     edge_tw: float           # Johnstone's finite-N centring of the top eigenvalue
@@ -59,8 +59,13 @@ class MPFit(FitResult):
     fit_quality: str = ""
 
     @property
+    def sigma2(self) -> float:
+        """MP's customary name for :attr:`scale` (sigma^2): the same number."""
+        return self.scale
+
+    @property
     def law(self) -> MarchenkoPastur:
-        return MarchenkoPastur(gamma=self.gamma, scale=self.sigma2)
+        return MarchenkoPastur(gamma=self.gamma, scale=self.scale)
 
 
 @lru_cache(maxsize=256)
@@ -80,8 +85,13 @@ def tw_edge(sigma2: float, N: int, M: float) -> tuple[float, float]:
 
 def _failed(sp, msg, n_iter=0) -> MPFit:
     nan = math.nan
-    return MPFit(nan, nan, sp.gamma, sp.N, sp.M, nan, nan, nan, nan, nan, 0, (), sp.n_zero,
+    return MPFit(nan, nan, sp.gamma, sp.N, _dim(sp.M), nan, nan, nan, nan, nan, 0, (), sp.n_zero,
                  0, nan, nan, n_iter, "failed", msg)
+
+
+def _dim(M) -> int | float:
+    """M as an int when it is one (from an ESD or N=/M=), else the float N / gamma."""
+    return int(M) if float(M).is_integer() else float(M)
 
 
 def fit_mp(eigs, *, gamma=None, N=None, M=None, margin: float = 3.0,
@@ -120,8 +130,8 @@ def fit_mp(eigs, *, gamma=None, N=None, M=None, margin: float = 3.0,
     lo, hi = law.support()
     ks = ks_statistic(bulk, law.cdf(bulk))
     u = sp.scale                      # the fit ran in units of 2^sp.unit: scales back, exactly
-    return MPFit(sigma2=u(sigma2), sigma2_se=u(sigma2 * math.sqrt(2.0 / (len(bulk) * sp.M))),
-                 gamma=g, N=sp.N, M=float(sp.M), bulk_min=u(float(lo)), bulk_max=u(float(hi)),
+    return MPFit(scale=u(sigma2), scale_se=u(sigma2 * math.sqrt(2.0 / (len(bulk) * sp.M))),
+                 gamma=g, N=sp.N, M=_dim(sp.M), bulk_min=u(float(lo)), bulk_max=u(float(hi)),
                  edge_tw=u(edge), tw_scale=u(s_tw), threshold=u(edge + margin * s_tw),
                  n_spikes=int(len(spikes)), spikes=tuple(u(float(s)) for s in spikes),
                  n_zero=sp.n_zero, n_used=int(len(bulk)), loglik=sp.loglik(ll, len(bulk)),

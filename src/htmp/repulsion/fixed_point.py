@@ -25,11 +25,12 @@ product forms, and |F'| small for (b), (d) in our runs) the variance of the mean
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import check_param
+from ..fitting import FitResult
 from .closed_form import kappa_closed_form
 from .sampling import sample_q_kappa, statistic_t
 from .structures import LABEL_INVARIANT, PRODUCT_FORMS, make_structure, normalise_name
@@ -65,13 +66,13 @@ N_LABELLINGS = 32
 
 
 @dataclass(frozen=True)
-class KappaEstimate:
-    """Result of :func:`estimate_kappa` (frozen).
+class KappaEstimate(FitResult):
+    """Result of :func:`estimate_kappa` (frozen; ``to_dict`` as every htmp result).
 
     ``kappa`` is the mean of ``slopes`` (F_hat_t) over the second half of the steps,
     ``iterate_mean`` the mean of the second half of ``iterates`` (``iterates[0]`` is kappa_0),
-    ``stderr`` its CLT standard error, ``slopes`` / ``slope_stderrs`` the per-step F_hat and
-    their OLS standard errors, ``kappa_closed`` the Prop G.1 / Thm G.3 value (None for (b), (d)),
+    ``kappa_se`` its CLT standard error (the name HTMPFit uses), ``slopes`` / ``slope_se`` the
+    per-step F_hat and their OLS standard errors, ``kappa_closed`` the Prop G.1 / Thm G.3 value (None for (b), (d)),
     ``kappa_count`` the heuristic ``2|P|/(N-1)``.  ``converged`` is True when the means of the
     third and fourth quarters of the iterates agree within 3 standard errors.
     """
@@ -81,11 +82,11 @@ class KappaEstimate:
     params: dict
     alpha_l: float
     kappa: float
-    stderr: float
+    kappa_se: float
     iterate_mean: float
     iterates: np.ndarray
     slopes: np.ndarray
-    slope_stderrs: np.ndarray
+    slope_se: np.ndarray
     n_samples: int
     n_labellings: int
     n_iter: int
@@ -95,27 +96,20 @@ class KappaEstimate:
     kappa_count: float
 
     def __post_init__(self) -> None:
-        for name in ("iterates", "slopes", "slope_stderrs"):
+        for name in ("iterates", "slopes", "slope_se"):
             arr = np.array(getattr(self, name), dtype=float)
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "params", dict(self.params))
 
-    def to_dict(self) -> dict:
-        """Plain JSON-serialisable dict (arrays become lists)."""
-        out = asdict(self)
-        for name in ("iterates", "slopes", "slope_stderrs"):
-            out[name] = getattr(self, name).tolist()
-        out["params"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.params.items()}
-        return out
-
     def to_frame(self):
-        """One row per step: ``t, kappa_t, F_hat_t, stderr(F_hat_t)`` (pandas DataFrame)."""
+        """One row per step: ``t, kappa_t, F_hat_t`` and the standard error of F_hat_t (pandas
+        DataFrame; the per-step view, where other results give one row)."""
         import pandas as pd
 
         t = np.arange(self.n_iter)
         return pd.DataFrame({"t": t, "kappa": self.iterates[:-1], "F_hat": self.slopes,
-                             "F_hat_stderr": self.slope_stderrs})
+                             "F_hat_se": self.slope_se})
 
 
 def slope_estimate(t_stat: np.ndarray, log_v: np.ndarray) -> tuple[float, float]:
@@ -238,7 +232,7 @@ def estimate_kappa(structure, *, n, rng=None, alpha_l: float = 1.0, n_samples: i
               for k, v in structure_params.items() if v is not None}
     closed = kappa_closed_form(name, n=n, **params) if name in PRODUCT_FORMS else None
     return KappaEstimate(structure=name, n=n, params=params, alpha_l=alpha_l, kappa=estimate,
-                         stderr=stderr, iterate_mean=float(half.mean()), iterates=np.asarray(iterates), slopes=np.asarray(slopes),
-                         slope_stderrs=ses_arr, n_samples=n_samples, n_labellings=n_lab,
+                         kappa_se=stderr, iterate_mean=float(half.mean()), iterates=np.asarray(iterates), slopes=np.asarray(slopes),
+                         slope_se=ses_arr, n_samples=n_samples, n_labellings=n_lab,
                          n_iter=n_iter, eta=eta, converged=converged, kappa_closed=closed,
                          kappa_count=count)
