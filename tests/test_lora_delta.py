@@ -102,6 +102,18 @@ def test_rslora_old_keys_embedding_and_fan_in_fan_out(tmp_path):
                                atol=1e-5)
 
 
+def test_conv2d_adapter(tmp_path):
+    rng = _rng()
+    a = rng.standard_normal((3, 5, 3, 3)).astype(np.float32)     # (r, in, kh, kw)
+    b = rng.standard_normal((7, 3, 1, 1)).astype(np.float32)     # (out, r, 1, 1)
+    folder = _adapter(tmp_path / "c", {P + "conv.lora_A.weight": a, P + "conv.lora_B.weight": b},
+                      r=3, lora_alpha=3)
+    (s,) = hnn.weight_specs(folder)
+    assert s.shape == (7, 5, 3, 3)
+    ref = np.einsum("or,rikl->oikl", b[:, :, 0, 0], a)          # scale 3 / 3 = 1
+    np.testing.assert_allclose(s.load(), ref, rtol=1e-5, atol=1e-5)
+
+
 def test_lora_with_base_is_w_plus_dw(lora, base, tmp_path):
     folder, dw = lora
     del base["model.layers.0.v_proj.weight"]
