@@ -53,9 +53,10 @@ def lora(tmp_path):
     rng = _rng()
     qa, qb = _ab(rng, 4, 32, 48)
     va, vb = _ab(rng, 2, 32, 40)
+    q, v = P + "model.layers.0.q_proj.", P + "model.layers.0.v_proj."
     folder = _adapter(tmp_path / "adapter", {
-        P + "model.layers.0.q_proj.lora_A.weight": qa, P + "model.layers.0.q_proj.lora_B.weight": qb,
-        P + "model.layers.0.v_proj.lora_A.weight": va, P + "model.layers.0.v_proj.lora_B.weight": vb},
+        q + "lora_A.weight": qa, q + "lora_B.weight": qb,
+        v + "lora_A.weight": va, v + "lora_B.weight": vb},
         rank_pattern={"v_proj": 2}, alpha_pattern={"layers.0.v_proj": 6})
     dw = {"model.layers.0.q_proj.weight": 8 / 4 * qb @ qa,
           "model.layers.0.v_proj.weight": 6 / 2 * vb @ va}

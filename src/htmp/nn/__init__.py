@@ -4,12 +4,12 @@
 * :func:`weight_specs` lists them without reading any data (``spec.load()`` reads one).
 
 Sources: a torch ``nn.Module`` (every weight of its state dict in the model's order;
-kinds from ``isinstance`` on its modules, see ``_torch``), a mapping name -> tensor/array (a state dict), a numpy array, or a
-path: ``.safetensors`` file, ``.pt``/``.pth``/``.bin`` state dict, ``.npy``, ``.npz``,
-a sharded Hugging Face checkpoint (its ``*.index.json``, read in the index's order), a
-PEFT LoRA adapter (one row per adapted module, for scale * B A) or a folder holding one of
-those; with ``base=``, fine-tune deltas W - W_base (or W_base + dW for an adapter).
-Arrays are float32 (from bf16/fp16/float32) or float64.
+kinds from ``isinstance`` on its modules, see ``_torch``), a mapping name -> tensor/array
+(a state dict), a numpy array, or a path: ``.safetensors`` file, ``.pt``/``.pth``/``.bin``
+state dict, ``.npy``, ``.npz``, a sharded Hugging Face checkpoint (its ``*.index.json``,
+read in the index's order), a PEFT LoRA adapter (one row per adapted module, for
+scale * B A) or a folder holding one of those; with ``base=``, fine-tune deltas
+W - W_base (or W_base + dW for an adapter).  Arrays are float32 (from bf16/fp16/float32) or float64.
 
 Files are read defensively (docs/security.md): pickles are refused, a shard outside its
 index's folder is refused, every header field is checked before data is read, and a

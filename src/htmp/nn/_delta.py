@@ -3,9 +3,10 @@
 :func:`delta_specs` pairs a model's specs with a base model's by name.  A name both have,
 with the same shape, gives a row for the difference (both weights are read only when the
 row is analysed, float64 if either is float64, else float32); a weight equal to the
-base's fails with a message saying so (a frozen layer has no delta spectrum).  Every other name still
-gets a row, "skipped" with the reason: a shape mismatch (a resized vocabulary), a name
-only in the model or only in the base, or a side that is itself skipped or unreadable.
+base's fails with a message saying so (a frozen layer has no delta spectrum).  Every
+other name still gets a row, "skipped" with the reason: a shape mismatch (a resized
+vocabulary), a name only in the model or only in the base, or a side that is itself
+skipped or unreadable.
 """
 from __future__ import annotations
 
