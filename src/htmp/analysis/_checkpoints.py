@@ -180,7 +180,8 @@ def analyse_checkpoints(items, *, keep_spectra: bool, progress=None, **kw):
     from ..nn import depth_key, weight_specs
     from ._run import Analysis
 
-    totals = ([len(weight_specs(src, layers=kw.get("layers"))) for _, _, src in items]
+    totals = ([len(weight_specs(src, layers=kw.get("layers"), base=kw.get("base")))
+               for _, _, src in items]
               if progress is not None else [])
     analyses = []
     for i, (label, step, src) in enumerate(items):

@@ -62,7 +62,7 @@ def _analyse(spec, **kw):
 def analyze(model_or_path, *, layers=None, min_evals: int = 8,
             max_evals: int | None = MAX_EVALS, fits=("mp", "htmp", "powerlaw"),
             conv: str = "flatten", workers: int = 1, device: str = "cpu",
-            progress: Progress | None = None, every: int = 1, client=None):
+            progress: Progress | None = None, every: int = 1, client=None, base=None):
     """Per-layer heavy-tail diagnostics of a model, as a :class:`pandas.DataFrame`.
 
     ``model_or_path``: anything :func:`htmp.nn.weight_specs` reads (a torch module, a
@@ -79,6 +79,10 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
     ``client``: a ``distributed.Client``: one Dask task per layer, each worker reading its
     layer from the file by path (file sources only: .safetensors, .npy, .npz; ``workers``
     must stay 1); a task that dies gives its row status "failed" (docs/dask.md).
+    ``base``: a base model (any source above): analyse W - W_base for every name both
+    have; shape mismatches and names only one side has get "skipped" rows saying so.  For
+    a LoRA adapter, W_base + dW per adapted module (docs/analysis.md, "Adapters and
+    fine-tune deltas").
 
     Every row has a ``status``: "ok"; "partial" (a fit failed, ``message`` says which
     and why; the other columns are filled); "failed" (the layer could not be read or
@@ -99,6 +103,8 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
     """
     kw = dict(layers=layers, min_evals=min_evals, max_evals=max_evals, fits=fits, conv=conv,
               workers=workers, device=device, progress=progress, client=client)
+    if base is not None:
+        kw["base"] = base
     from ._checkpoints import analyse_checkpoints, checkpoint_sources
 
     items = checkpoint_sources(model_or_path, every)
@@ -109,7 +115,7 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
 
 
 def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, device, progress,
-                  keep_spectra: bool, max_evals=MAX_EVALS, client=None):
+                  keep_spectra: bool, max_evals=MAX_EVALS, client=None, base=None):
     """(table, {name: eigenvalues}) - the one per-layer loop behind analyze() and run()."""
     import pandas as pd
 
@@ -127,7 +133,10 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
     if client is not None:
         from ._dask import check_client
         check_client(client, workers)
-    specs = weight_specs(model_or_path, layers=layers)
+        if base is not None:
+            raise ValueError("base= cannot be combined with client= yet (each delta reads "
+                             "two models in this process); analyse without client=")
+    specs = weight_specs(model_or_path, layers=layers, base=base)
     if not specs:
         where = f" matching layers={layers!r}" if layers is not None else ""
         raise ValueError(f"no analysable layers{where} in {describe_source(model_or_path)} "

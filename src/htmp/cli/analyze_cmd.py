@@ -129,7 +129,8 @@ def _run(source, show_progress, *, every=1, **kw):
         from ..nn import weight_specs
 
         items = checkpoint_sources(source, every) or [("", None, source)]
-        total = sum(len(weight_specs(src, layers=kw["layers"])) for _, _, src in items)
+        total = sum(len(weight_specs(src, layers=kw["layers"], base=kw.get("base")))
+                    for _, _, src in items)
         with typer.progressbar(length=max(total, 1), label="analysing",
                                file=sys.stderr) as bar:
             def step(done, total, name):
@@ -239,6 +240,9 @@ def analyze_command(
     dask_workers: int = typer.Option(None, "--dask-workers", metavar="N",
                                      help="Start a local Dask cluster of N worker "
                                           "processes for this run (docs/dask.md)."),
+    base: Path = typer.Option(None, "--base", metavar="BASE",
+                              help="Base model: analyse W - W_base for every name both have "
+                                   "(a LoRA adapter: W_base + dW per adapted module)."),
 ) -> None:
     """Per-layer MP / HTMP / power-law fits and phases of a model's weights."""
     if scheduler is not None and dask_workers is not None:
@@ -255,7 +259,7 @@ def analyze_command(
         with _cluster(scheduler, dask_workers) as client:
             analysis = _run(source, show, layers=layers, min_evals=min_evals, workers=workers,
                             device=device.value, max_evals=max_evals or None, every=every,
-                            client=client)
+                            client=client, **({"base": base} if base is not None else {}))
     except (ValueError, TypeError, ImportError, RuntimeError, OSError) as err:
         fail(str(err))
     summary = analysis.summary if hasattr(analysis, "summary") else [

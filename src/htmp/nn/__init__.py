@@ -3,11 +3,13 @@
 * :func:`iter_weights` yields ``(name, kind, array)`` one weight at a time.
 * :func:`weight_specs` lists them without reading any data (``spec.load()`` reads one).
 
-Sources: a torch ``nn.Module`` (Linear, Conv1d, Conv2d, Embedding recognised with
-``isinstance``), a mapping name -> tensor/array (a state dict), a numpy array, or a
-path: ``.safetensors`` file, ``.pt``/``.pth``/``.bin`` state dict, ``.npy``, ``.npz``,
-a sharded Hugging Face checkpoint (its ``*.index.json``, read in the index's order) or
-a folder holding one of those.  Arrays are float32 (from bf16/fp16/float32) or float64.
+Sources: a torch ``nn.Module`` (every weight of its state dict in the model's order;
+kinds from ``isinstance`` on its modules, see ``_torch``), a mapping name -> tensor/array
+(a state dict), a numpy array, or a path: ``.safetensors`` file, ``.pt``/``.pth``/``.bin``
+state dict, ``.npy``, ``.npz``, a sharded Hugging Face checkpoint (its ``*.index.json``,
+read in the index's order), a PEFT LoRA adapter (one row per adapted module, for
+scale * B A) or a folder holding one of those; with ``base=``, fine-tune deltas
+W - W_base (or W_base + dW for an adapter).  Arrays are float32 (from bf16/fp16/float32) or float64.
 
 Files are read defensively (docs/security.md): pickles are refused, a shard outside its
 index's folder is refused, every header field is checked before data is read, and a
@@ -24,7 +26,9 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from . import _torch
+from ._delta import delta_specs
 from ._files import FORMATS, path_specs
+from ._lora import find_adapter, lora_specs
 from ._limits import DEFAULT, ENV_MAX_ELEMENTS, MAX_ELEMENTS, apply_element_limit, \
     resolve_max_elements
 from ._spec import KINDS, Weight, WeightSpec, compile_layers, depth_key, refused, to_float, \
@@ -57,9 +61,23 @@ def _specs(source) -> list[WeightSpec]:
                     f"or a path ({FORMATS}), got {type(source).__name__}")
 
 
-def weight_specs(source, *, layers=None, max_elements=DEFAULT) -> list[WeightSpec]:
+def _with_base(source, base) -> list[WeightSpec]:
+    """A LoRA adapter over ``base``: W + dW per adapted module; any other source: W - W_base
+    for every name both have (other names listed with ``skip``)."""
+    base_specs = unique_names(_specs(base))
+    adapter = find_adapter(source) if isinstance(source, (str, os.PathLike)) else None
+    if adapter is not None:
+        return lora_specs(adapter, base=base_specs)
+    return delta_specs(unique_names(_specs(source)), base_specs)
+
+
+def weight_specs(source, *, layers=None, max_elements=DEFAULT, base=None) -> list[WeightSpec]:
     """Every weight of ``source`` whose name matches the regex ``layers`` (``re.search``),
     without reading tensor data.
+
+    ``base``: a base model (any source): each spec's ``load()`` returns W - W_base for the
+    names both have (docs/analysis.md, "Adapters and fine-tune deltas"); when ``source`` is a
+    LoRA adapter, W_base + dW per adapted module instead.
 
     Names are unique (a second weight with a taken name becomes ``name#2``).  Weights that
     will not be read are listed too, with a reason: ``spec.skip`` (an unsupported dtype
@@ -71,7 +89,8 @@ def weight_specs(source, *, layers=None, max_elements=DEFAULT) -> list[WeightSpe
     """
     limit = resolve_max_elements(max_elements)
     pattern = compile_layers(layers)
-    specs = apply_element_limit(unique_names(_specs(source)), limit)
+    specs = _specs(source) if base is None else _with_base(source, base)
+    specs = apply_element_limit(unique_names(specs), limit)
     return [s for s in specs if pattern is None or pattern.search(s.name)]
 
 

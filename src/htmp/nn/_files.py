@@ -2,7 +2,9 @@
 
 Accepted: ``.safetensors`` files, ``.pt``/``.pth``/``.bin`` state dicts (needs torch),
 ``.npy`` (one matrix), ``.npz`` (several), a Hugging Face index
-(``*.safetensors.index.json`` / ``*.bin.index.json``), or a folder holding one of those.
+(``*.safetensors.index.json`` / ``*.bin.index.json``), a PEFT LoRA adapter
+(``adapter_model.safetensors``/``.bin`` beside ``adapter_config.json``, see ``_lora``), or a
+folder holding one of those (an adapter first).
 
 A file that cannot be read raises ``ValueError`` naming it and what went wrong (missing,
 a symbolic-link loop, permission denied, not a regular file, a header that cannot be
@@ -17,6 +19,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path, PurePath
 
+from ._lora import ADAPTER_FILES, lora_specs
 from ._npy import ZIP_ERRORS, npy_specs, npz_specs
 from ._safetensors import safetensors_specs
 from ._spec import WeightSpec, clip, depth_key, show
@@ -25,6 +28,7 @@ __all__ = ["FORMATS", "path_specs", "sniff"]
 
 FORMATS = (".safetensors, .pt/.pth/.bin (PyTorch state dict), .npy, .npz, "
            "*.safetensors.index.json / *.bin.index.json (sharded Hugging Face checkpoint), "
+           "a LoRA adapter (adapter_model.safetensors + adapter_config.json), "
            "or a folder holding one of these")
 _TORCH_SUFFIXES = (".pt", ".pth", ".bin")
 _MAX_INDEX = 100 * 1024 * 1024      # bytes of an index JSON (real ones are < 1 MB)
@@ -178,6 +182,10 @@ def _folder_specs(path: Path) -> list[WeightSpec]:
     def matching(*suffixes):
         return [path / e for e in entries if e.endswith(suffixes)]
 
+    adapter = [path / e for e in ADAPTER_FILES if e in entries and (path / e).is_file()]
+    if adapter:                     # a PEFT adapter folder: one row per adapted module
+        return path_specs(adapter[0])
+
     for suffix in (".safetensors.index.json", ".bin.index.json"):
         found = matching(suffix)
         if found:
@@ -215,6 +223,8 @@ def path_specs(path) -> list[WeightSpec]:
 
 def _file_specs(path: Path) -> list[WeightSpec]:
     name, suffix = path.name.lower(), path.suffix.lower()
+    if path.name in ADAPTER_FILES:
+        return lora_specs(path)
     if name.endswith(".index.json"):
         return _index_specs(path)
     if suffix == ".safetensors":

@@ -11,7 +11,10 @@ import numpy as np
 __all__ = ["KINDS", "Weight", "WeightSpec", "clip", "compile_layers", "count", "depth_key",
            "is_analysable", "refused", "show", "to_float", "unique_names", "weight_status"]
 
-KINDS = ("linear", "conv1d", "conv2d", "embedding", "tensor")
+# "linear_t": a dense weight stored (in, out) (GPT-2's Conv1D); "lora": a LoRA update
+# dW = scale * B A; "lora_merged": W + dW with the base model's W; "tensor": no layer type
+KINDS = ("linear", "linear_t", "conv1d", "conv2d", "embedding", "tensor", "lora",
+         "lora_merged")
 
 
 class Weight(NamedTuple):

@@ -2,9 +2,11 @@
 
 torch is imported only when a torch source is given (an ``nn.Module``, a tensor
 mapping, or a ``.pt``/``.pth``/``.bin`` file); ``import htmp.nn`` never imports it.
-Layers are recognised with ``isinstance`` on ``nn.Embedding``, ``nn.Linear``,
-``nn.Conv1d`` and ``nn.Conv2d`` (subclasses included, e.g. the ``out_proj`` of
-``nn.MultiheadAttention``).
+A module gives the rows of its state dict, in the model's order; kinds are recognised
+with ``isinstance`` on ``nn.Embedding``, ``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d``
+(subclasses included, e.g. the ``out_proj`` of ``nn.MultiheadAttention``) and
+``nn.MultiheadAttention`` (its ``in_proj_weight``), and structurally for GPT-2's
+``Conv1D``.
 """
 from __future__ import annotations
 
@@ -59,26 +61,61 @@ def _dtype_name(t) -> str:
     return str(t.dtype).removeprefix("torch.")
 
 
-def _layer_kind(mod, nn) -> str | None:
-    for cls, kind in ((nn.Embedding, "embedding"), (nn.Linear, "linear"),
-                      (nn.Conv1d, "conv1d"), (nn.Conv2d, "conv2d")):
-        if isinstance(mod, cls):
-            return kind
+def _layer_kind(mod, attr: str, nn) -> str | None:
+    """The kind of parameter ``attr`` of module ``mod``, or None (a plain tensor)."""
+    if attr == "weight":
+        for cls, kind in ((nn.Embedding, "embedding"), (nn.Linear, "linear"),
+                          (nn.Conv1d, "conv1d"), (nn.Conv2d, "conv2d")):
+            if isinstance(mod, cls):
+                return kind
+        if _is_gpt2_conv1d(mod):
+            return "linear_t"
+    if isinstance(mod, nn.MultiheadAttention) and attr in _MHA_WEIGHTS:
+        return "linear"
     return None
 
 
+# nn.MultiheadAttention's input projections: the packed (3E, E) in_proj_weight, or the
+# separate q/k/v_proj_weight when kdim/vdim differ from embed_dim (used as F.linear weights)
+_MHA_WEIGHTS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
+
+
+def _is_gpt2_conv1d(mod) -> bool:
+    """Hugging Face's GPT-2 ``Conv1D``: a dense layer whose weight is stored (in, out).
+
+    Recognised by its structure (class name ``Conv1D``, an int ``nf`` = out features and a
+    2-D weight whose second dimension is ``nf``), not ``isinstance``: htmp never imports
+    ``transformers``."""
+    w, nf = getattr(mod, "_parameters", {}).get("weight"), getattr(mod, "nf", None)
+    return (type(mod).__name__ == "Conv1D" and isinstance(nf, int) and w is not None
+            and w.ndim == 2 and w.shape[1] == nf)
+
+
 def module_specs(model) -> list[WeightSpec]:
-    """Embedding/Linear/Conv1d/Conv2d weights of an ``nn.Module``, in ``named_modules`` order."""
+    """Every weight of an ``nn.Module`` under its state-dict name, in state-dict order (each
+    module's own parameters and buffers, then its children: the model's order).
+
+    Kinds: ``Embedding``/``Linear``/``Conv1d``/``Conv2d`` weights by ``isinstance``,
+    ``nn.MultiheadAttention``'s ``in_proj_weight`` (3E x E) and ``q/k/v_proj_weight`` as
+    "linear", GPT-2 ``Conv1D`` weights (stored in x out) as "linear_t"; any other 2-D/4-D
+    float parameter as "tensor" - the rows of ``module.state_dict()``, with kinds.  A 2-D/4-D
+    float buffer (not trained) is listed with ``skip``."""
     torch = import_torch()
+    modules = dict(model.named_modules(remove_duplicate=False))
     out = []
-    for mname, mod in model.named_modules():
-        kind = _layer_kind(mod, torch.nn)
-        w = getattr(mod, "weight", None) if kind else None
-        if not isinstance(w, torch.Tensor):
+    for name, v in model.state_dict(keep_vars=True).items():
+        if not isinstance(v, torch.Tensor):
             continue
-        shape, dtype = tuple(int(s) for s in w.shape), _dtype_name(w)
-        spec = _spec(f"{mname}.weight" if mname else "weight", kind, shape, dtype,
-                     partial(tensor_to_numpy, w), type(model).__name__)
+        owner, _, attr = name.rpartition(".")
+        mod = modules.get(owner)
+        kind = (_layer_kind(mod, attr, torch.nn) if mod is not None else None) or "tensor"
+        shape, dtype = tuple(int(s) for s in v.shape), _dtype_name(v)
+        spec = _spec(name, kind, shape, dtype, partial(tensor_to_numpy, v), type(model).__name__)
+        if spec is not None and not spec.skip and not isinstance(v, torch.nn.Parameter):
+            owner_type = type(mod).__name__ if mod is not None else "the model"
+            spec = refused(name, kind, shape, dtype, spec.source,
+                           skip=f"a buffer of {owner_type}, not a trained parameter (in a "
+                                f"state dict, which cannot tell, it is analysed)")
         if spec is not None:
             out.append(spec)
     return out
