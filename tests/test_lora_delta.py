@@ -204,3 +204,16 @@ def test_cli_base(lora, base, tmp_path):
     res = CliRunner().invoke(app, ["analyze", str(tmp_path / "base.safetensors"), "--base",
                                    str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "no such file or folder" in res.output
+
+
+def test_lora_pattern_keys_are_never_run_as_regular_expressions(tmp_path):
+    """A regular expression from a model file is not evaluated: ``(a+)+$`` against a long run
+    of a's would backtrack exponentially.  Such keys refuse the adapter, naming the field."""
+    rng = _rng()
+    qa, qb = _ab(rng, 4, 32, 48)
+    name = P + "model." + "a" * 40 + "!.q_proj."
+    folder = _adapter(tmp_path / "evil", {name + "lora_A.weight": qa, name + "lora_B.weight": qb},
+                      rank_pattern={"(a+)+$": 4})
+    with pytest.raises(ValueError, match=r"rank_pattern key '\(a\+\)\+\$' is a regular "
+                                         r"expression"):
+        hnn.weight_specs(folder)

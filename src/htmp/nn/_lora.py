@@ -72,19 +72,35 @@ def _read_config(weights: Path) -> dict:
         if not isinstance(cfg.get(key) or {}, dict):
             raise ValueError(f"{path}: {key} must be a JSON object (module -> value), got "
                              f"{show(cfg.get(key))}")
+    _check_patterns(path, cfg)
     return cfg
 
 
 def _pattern_value(patterns: dict, module: str, default):
-    """PEFT's per-module override: the first key that matches the end of the module name."""
+    """PEFT's per-module override: the first key that is the module name or its end (after a
+    dot).  Keys are matched as plain names, never run as regular expressions: the config
+    comes with the model file (:func:`_check_patterns` refuses keys that only a regular
+    expression could match)."""
     for key, value in (patterns or {}).items():
-        try:
-            if re.match(rf"(.*\.)?({key})$", module):
-                return value
-        except re.error:
-            if module == key or module.endswith("." + key):
-                return value
+        if module == key or module.endswith("." + key):
+            return value
     return default
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def _check_patterns(path, cfg: dict) -> None:
+    """A rank/alpha pattern key must be a plain module name (letters, digits, ``_ . -``):
+    PEFT reads other keys as regular expressions, which htmp does not run from a file it did
+    not write (a crafted pattern can take exponential time)."""
+    for field in ("rank_pattern", "alpha_pattern"):
+        for key in (cfg.get(field) or {}):
+            if not isinstance(key, str) or not _PLAIN_KEY.fullmatch(key):
+                raise ValueError(f"{path}: {field} key {show(key)} is a regular expression or "
+                                 f"not a module name; htmp matches plain module names (or "
+                                 f"their ends) only and does not run regular expressions from "
+                                 f"a model file")
 
 
 def _parse_key(name: str):
