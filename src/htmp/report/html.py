@@ -173,22 +173,26 @@ _OVERVIEW_CAPTION = (
     "the position and gives the full name.")
 
 
+def overview_figure(table):
+    """The overview figure (κ and α by layer) of one table, sized so that the vertical
+    layer names under it fit (7 pt, about 0.056 in a character)."""
+    longest = max((len(x) for x in short_names(table["name"].tolist())[0]), default=1)
+    below = 0.5 + 0.056 * longest
+    height = 4.4 + below
+    fig, axes = new_figure(10.0, height, nrows=2,
+                           margins=dict(_OVERVIEW_MARGINS, bottom=below / height))
+    plot_overview(table, axes=axes)
+    return fig
+
+
 def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
     anchor = f"m{idx}"
     t = a.table
     order = sorted(range(len(t)), key=lambda i: depth_key(str(t["name"].iloc[i])))
     rows = [t.iloc[i] for i in order]
 
-    # room below the axes for the vertical layer names (7 pt, about 0.06 in a character)
-    longest = max((len(x) for x in short_names(t["name"].tolist())[0]), default=1)
-    below = 0.5 + 0.056 * longest
-    height = 4.4 + below
-
     def draw():
-        fig, axes = new_figure(10.0, height, nrows=2,
-                               margins=dict(_OVERVIEW_MARGINS, bottom=below / height))
-        plot_overview(t, axes=axes)
-        return fig
+        return overview_figure(t)
     out = [f'<section class="model" id="{anchor}"><h2>{_e(label)}</h2>',
            f'<div class="sub">source: {_e(a.source)}</div>',
            summary_cards(a.summary),
