@@ -176,7 +176,7 @@ def test_cli_unreachable_scheduler_fails_before_any_work(model, monkeypatch):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--scheduler", "nonsense"], "scheduler must be a Dask scheduler address such as "
+    (["--scheduler", "nonsense"], "--scheduler must be a Dask scheduler address such as "
                                   "tcp://host:8786, got 'nonsense'"),
     (["--scheduler", "tcp://127.0.0.1:1", "--dask-workers", "2"],
      "--scheduler and --dask-workers are exclusive"),

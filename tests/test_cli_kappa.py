@@ -38,4 +38,4 @@ def test_kappa_without_closed_form_prints_count():
 def test_kappa_bad_block_size_is_a_clear_error():
     res = runner.invoke(app, ["kappa", "block_diagonal", "--n", "30", "--block-size", "4"])
     assert res.exit_code == 2
-    assert "block_size must divide n=30 (accepted: divisors of 30), got 4" in res.output
+    assert "--block-size must divide n=30 (accepted: divisors of 30), got 4" in res.output

@@ -19,9 +19,10 @@ from .laws import HTMP, InverseHTMP, MarchenkoPastur, TrinhTrinh
 from .repulsion import estimate_kappa, kappa_closed_form
 from .analysis import analyze
 from . import report
+from .plotting import plot_layer
 
 __all__ = ["HTMP", "InverseHTMP", "MarchenkoPastur", "TrinhTrinh", "laws", "repulsion", "estimate_kappa",
            "kappa_closed_form",
            "fitting", "esd", "phase", "fit_mp", "fit_htmp", "fit_inverse_htmp", "fit_invgamma",
-           "fit_powerlaw", "analyze", "report"]
+           "fit_powerlaw", "analyze", "report", "plot_layer"]
 __version__ = "0.1.0.dev0"

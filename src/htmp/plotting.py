@@ -20,7 +20,7 @@ from ._validation import check_param
 from .laws import HTMP, InverseHTMP, MarchenkoPastur
 
 __all__ = ["density_grid", "plot_density", "plot_family", "plot_inverse_family",
-           "inverse_tail_asymptote"]
+           "inverse_tail_asymptote", "plot_layer"]
 
 _N_GRID = 400
 
@@ -256,3 +256,68 @@ def plot_inverse_family(gamma, kappas, *, ax=None, scale=1.0, guides=True):
     ax.set_title(rf"Inverse HTMP: power-law tails, $\gamma = {gamma:g}$")
     ax.legend(frameon=False, fontsize="small")
     return ax
+
+
+# -- one analysed layer -------------------------------------------------------------------------
+def plot_layer(result, name, ax=None):
+    """One layer's ESD with its fits, as the report's layer card draws it; returns the axes.
+
+    ``result``: an :class:`htmp.analysis.Analysis` (:func:`htmp.analysis.run`; for a run of
+    several checkpoints pass one of ``RunAnalysis.checkpoints``).  ``name``: a layer of it
+    (``result.names``) whose eigenvalues were computed (not "skipped"/"failed").
+
+    ``ax``:
+
+    * ``None``: a new figure with two panels, linear and log–log; returns that array of
+      two axes (``axes[0].figure.savefig(...)``);
+    * two axes (a list, tuple or array): the same two panels drawn on them; returns ``ax``;
+    * one axes: the log–log panel only (histogram, MP and HTMP densities, the fitted power
+      law above ``xmin``, full legend); returns ``ax``.
+
+    The linear panel shows the bulk with the MP (dashed) and HTMP (red) densities scaled by
+    the share of eigenvalues they were fitted to; the log–log panel adds the power law
+    ``(alpha-1)/xmin (x/xmin)^-alpha`` times the tail share (``alpha``, ``xmin``,
+    ``n_tail`` from the table).  Nothing is shown or saved here.
+
+    >>> a = htmp.analysis.run(model)                                  # doctest: +SKIP
+    >>> axes = htmp.plot_layer(a, a.names[0])                         # doctest: +SKIP
+    """
+    from .analysis import Analysis, RunAnalysis
+
+    if isinstance(result, RunAnalysis):
+        raise TypeError("result must be one model's htmp.analysis.Analysis; for a run of "
+                        "several checkpoints pass one of result.checkpoints "
+                        f"({len(result.checkpoints)} of them), got a RunAnalysis")
+    if not isinstance(result, Analysis):
+        raise TypeError(f"result must be an htmp.analysis.Analysis (htmp.analysis.run(...)), "
+                        f"got {type(result).__name__}")
+    rows = result.table[result.table["name"] == name]
+    if rows.empty:
+        shown = ", ".join(repr(n) for n in result.names[:5])
+        more = f", ... ({len(result.names)} in all)" if len(result.names) > 5 else ""
+        raise ValueError(f"name must be a layer of this analysis (result.names: {shown}"
+                         f"{more}), got {name!r}")
+    row = rows.iloc[0]
+    eigs = result.spectra.get(name)
+    if eigs is None:
+        raise ValueError(f"name must be a layer whose eigenvalues were computed; {name!r} "
+                         f"has status {row['status']!r}: {row['message']}")
+    try:
+        from .report.figures import layer_fit, plot_esd
+    except ImportError as exc:  # pragma: no cover - matplotlib is in the test extra
+        raise ImportError("htmp.plot_layer needs matplotlib; install it with "
+                          "`pip install htmp[plot]`") from exc
+    fit = layer_fit(row)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(1, 2, figsize=(10.0, 3.4), layout="constrained")
+    if isinstance(ax, (list, tuple, np.ndarray)):
+        axes = list(np.ravel(ax))
+        if len(axes) != 2:
+            raise ValueError(f"ax must be None, one Axes or two (linear, log-log), got "
+                             f"{len(axes)}")
+        plot_esd(eigs, fit, ax=axes[0], loglog=False)
+        plot_esd(eigs, fit, ax=axes[1], loglog=True, legend="tail")
+        return ax
+    return plot_esd(eigs, fit, ax=ax, loglog=True)

@@ -6,6 +6,8 @@
   the stream's encoding cannot hold is written with backslash escapes.
 * :func:`fail` prints ``error: ...`` on stderr (control characters escaped: messages may
   quote weight names) and exits with code 2.
+* :func:`flagged` rewrites the library's keyword names in an error (``max_evals must be
+  ...``) as the command's flags (``--max-evals must be ...``): one map per command.
 * :func:`dumps` is ``json.dumps`` for strict JSON: NaN, +inf and -inf become ``null``
   (JSON has no such numbers; a bare ``NaN`` breaks strict parsers).  Results keep the
   reason in their status fields (e.g. kappa = inf is ``htmp_status`` "mp-like").
@@ -16,13 +18,14 @@ import errno
 import json
 import math
 import os
+import re
 import sys
 
 import typer
 
 from ..report._safe import printable
 
-__all__ = ["out", "fail", "dumps", "finite_or_none"]
+__all__ = ["out", "fail", "dumps", "finite_or_none", "flagged"]
 
 
 def finite_or_none(obj):
@@ -75,3 +78,21 @@ def fail(message: str, *, code: int = 2) -> None:
     except OSError:                                 # stderr itself is gone: just exit
         pass
     raise typer.Exit(code=code)
+
+
+def flagged(message: str, flags: dict) -> str:
+    """``message`` with each library keyword in ``flags`` (``{"max_evals": "--max-evals"}``)
+    written as its flag where the message names the argument: ``max_evals must``,
+    ``min_evals=8`` (-> ``--min-evals 8``), ``requires k=`` and ``['block_size']``.
+
+    Only those forms are rewritten, so a weight name or a path quoted in the message that
+    happens to contain the word is left alone.
+    """
+    if not flags:
+        return message
+    names = "|".join(re.escape(k) for k in sorted(flags, key=len, reverse=True))
+    message = re.sub(rf"(?<![\w.-])({names})(?= must\b)", lambda m: flags[m[1]], message)
+    message = re.sub(rf"(?<![\w.-])({names})=(\S?)",
+                     lambda m: flags[m[1]] + (" " + m[2] if m[2] and m[2] not in ")," else m[2]),
+                     message)
+    return re.sub(rf"'({names})'", lambda m: flags[m[1]], message)

@@ -18,7 +18,7 @@ from pathlib import Path
 import typer
 
 from ..report._safe import csv_frame, printable
-from ._io import dumps, fail, out
+from ._io import dumps, fail, flagged, out
 from .app import app
 
 # Columns of the human-readable table and markdown (csv/json carry every column).
@@ -148,18 +148,62 @@ def _cluster(scheduler, dask_workers):
     return dask_client(scheduler, dask_workers)
 
 
-def check_report_dir(report: Path) -> None:
-    """Create ``--report`` DIR and check a file can be written there, before any analysis."""
+def check_report_dir(report: Path, option: str = "--report") -> None:
+    """Create the DIR of ``option`` (--report, --plots) and check a file can be written
+    there, before any analysis."""
     if report.exists() and not report.is_dir():
-        fail(f"--report must be a directory (created when missing), got an existing "
+        fail(f"{option} must be a directory (created when missing), got an existing "
              f"file: {report}")
     try:
         report.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=report):
             pass
     except OSError as err:
-        fail(f"--report must be a directory that can be created and written, got "
+        fail(f"{option} must be a directory that can be created and written, got "
              f"{report}: {err.strerror or err}")
+
+
+# htmp.analyze's keywords -> this command's flags (errors the library raises name flags)
+FLAGS = {"min_evals": "--min-evals", "max_evals": "--max-evals", "workers": "--workers",
+         "every": "--every", "fits": "--fits", "conv": "--conv", "layers": "--layers",
+         "device": "--device", "n_workers": "--dask-workers", "scheduler": "--scheduler",
+         "base": "--base"}
+
+
+class Conv(str, Enum):
+    flatten = "flatten"
+    slices = "slices"
+
+
+def parse_fits(text: str) -> tuple:
+    """``"mp,htmp"`` -> ``("mp", "htmp")``; an unknown or empty list ends with an error
+    naming ``--fits`` and the accepted values."""
+    from ..analysis import FITS
+
+    fits = tuple(w.strip() for w in text.split(",") if w.strip())
+    bad = [f for f in fits if f not in FITS]
+    if bad or not fits:
+        fail(f"--fits must be a comma-separated, non-empty subset of {','.join(FITS)} "
+             f"(phases need mp and htmp), got {text!r}"
+             + (f" (unknown: {', '.join(bad)})" if bad else ""))
+    return fits
+
+
+def check_numbers(min_evals: int, max_evals: int, workers: int, every: int,
+                  cluster: bool) -> None:
+    """The numeric flags, checked before any work, each error naming its flag."""
+    if min_evals < 1:
+        fail(f"--min-evals must be an integer >= 1, got {min_evals}")
+    if max_evals < 0 or 0 < max_evals < min_evals:
+        fail(f"--max-evals must be 0 (no limit) or an integer >= --min-evals ({min_evals}), "
+             f"got {max_evals}")
+    if workers < 1:
+        fail(f"--workers must be an integer >= 1, got {workers}")
+    if cluster and workers != 1:
+        fail(f"--workers must be 1 with --scheduler or --dask-workers (the Dask workers set "
+             f"the parallelism), got {workers}")
+    if every < 1:
+        fail(f"--every must be an integer >= 1, got {every}")
 
 
 def _summaries_text(summary) -> str:
@@ -186,14 +230,14 @@ def _print(df, summary, fmt: "OutFormat") -> None:
         out("\n".join(lines))
 
 
-def _write_report(analysis, report: Path, paths: list) -> None:
+def _write_report(analysis, report: Path, paths: list, title: str | None = None) -> None:
     from ..report import write_report
 
     name = paths[0].name if len(paths) == 1 else f"{len(paths)} checkpoints"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            where = write_report(analysis, report, title=f"htmp report: {name}")
+            where = write_report(analysis, report, title=title or f"htmp report: {name}")
     # the table is already printed; whatever stops the report ends in one clear line
     except Exception as err:  # noqa: BLE001
         fail(f"could not write the report to {report}: {type(err).__name__}: {err}")
@@ -243,6 +287,20 @@ def analyze_command(
     base: Path = typer.Option(None, "--base", metavar="BASE",
                               help="Base model: analyse W - W_base for every name both have "
                                    "(a LoRA adapter: W_base + dW per adapted module)."),
+    fits: str = typer.Option("mp,htmp,powerlaw", "--fits", metavar="LIST",
+                             help="Comma-separated fits to make: mp, htmp, powerlaw (a "
+                                  "phase needs mp and htmp)."),
+    conv: Conv = typer.Option(Conv.flatten, "--conv",
+                              help="Conv kernels (out, in, kh, kw): flatten to one "
+                                   "out x (in*kh*kw) matrix, or slices: one in x out matrix "
+                                   "per kernel position, their eigenvalues pooled."),
+    title: str = typer.Option(None, "--title",
+                              help="Title of the --report page (default: \"htmp report: "
+                                   "<model file name>\")."),
+    plots: Path = typer.Option(None, "--plots", metavar="DIR", file_okay=False,
+                               help="Also write one PNG per analysed layer to DIR (its ESD, "
+                                    "linear and log-log, with the fits: htmp.plot_layer); "
+                                    "one sub-folder per checkpoint for several."),
 ) -> None:
     """Per-layer MP / HTMP / power-law fits and phases of a model's weights."""
     if scheduler is not None and dask_workers is not None:
@@ -251,20 +309,29 @@ def analyze_command(
              f"{dask_workers}")
     if dask_workers is not None and dask_workers < 1:
         fail(f"--dask-workers must be >= 1, got {dask_workers}")
+    check_numbers(min_evals, max_evals, workers, every,
+                  cluster=scheduler is not None or dask_workers is not None)
+    fit_list = parse_fits(fits)
     if report is not None:
         check_report_dir(report)
+    if plots is not None:
+        check_report_dir(plots, "--plots")
     show = sys.stderr.isatty() if progress is None else progress
     try:
         source = paths[0] if len(paths) == 1 else list(paths)
         with _cluster(scheduler, dask_workers) as client:
             analysis = _run(source, show, layers=layers, min_evals=min_evals, workers=workers,
                             device=device.value, max_evals=max_evals or None, every=every,
-                            client=client, **({"base": base} if base is not None else {}))
+                            client=client, fits=fit_list, conv=conv.value,
+                            **({"base": base} if base is not None else {}))
     except (ValueError, TypeError, ImportError, RuntimeError, OSError) as err:
-        fail(str(err))
+        fail(flagged(str(err), FLAGS))
     summary = analysis.summary if hasattr(analysis, "summary") else [
         (lab, step, a.summary) for lab, step, a in zip(analysis.labels, analysis.steps,
                                                         analysis.checkpoints)]
     _print(analysis.table, summary, fmt)
     if report is not None:
-        _write_report(analysis, report, paths)
+        _write_report(analysis, report, paths, title)
+    if plots is not None:
+        from ._plots import write_layer_plots
+        write_layer_plots(analysis, plots)

@@ -11,8 +11,28 @@ app = typer.Typer(
 )
 
 
+def package_version() -> str:
+    """The installed distribution's version, else ``htmp.__version__`` (a source checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("htmp")
+    except PackageNotFoundError:
+        from .. import __version__
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"htmp {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the htmp version and exit."),
+) -> None:
     """Heavy-tailed random-matrix spectra: HTMP laws, ensembles, fits and model analysis."""
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import typer
 
 from ..report._safe import printable
-from ._io import dumps, fail, out
+from ._io import dumps, fail, flagged, out
 from .app import app
 
 
@@ -54,7 +54,7 @@ def fit_command(
             warnings.simplefilter("ignore", RuntimeWarning)
             res = run_fit(data, law, gamma)
     except (ValueError, OSError) as err:
-        fail(str(err))
+        fail(flagged(str(err), {"gamma": "--gamma"}))
     except ArithmeticError as err:          # e.g. a division by zero on denormal data
         fail(f"the {law.value} fit failed on this data: {type(err).__name__}: {err}")
     d = res.to_dict()

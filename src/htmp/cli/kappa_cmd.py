@@ -9,7 +9,7 @@ import typer
 from ..repulsion.fixed_point import (MAX_ITER, MAX_N, MAX_SAMPLES, N_LABELLINGS,
                                      check_work)
 from ..repulsion.structures import LABEL_INVARIANT
-from ._io import dumps, fail, out
+from ._io import dumps, fail, flagged, out
 from .app import app
 
 
@@ -22,13 +22,33 @@ class StructureName(str, Enum):
     free_eigenvectors = "free_eigenvectors"
 
 
+# library keyword -> flag, for the errors estimate_kappa raises
+_FLAGS = {"block_size": "--block-size", "factor_sizes": "--factor-sizes", "k": "--k",
+          "alpha_l": "--alpha-l", "n_samples": "--samples", "n_iter": "--iterations"}
+
+
+def parse_factor_sizes(values: List[str], n: int) -> tuple:
+    """``["8,8"]`` or ``["8", "8"]`` -> ``(8, 8)``; anything else ends with an error naming
+    ``--factor-sizes``."""
+    words = [w.strip() for v in values for w in v.split(",")]
+    try:
+        sizes = tuple(int(w) for w in words)
+    except ValueError:
+        sizes = ()
+    if len(sizes) != 2 or min(sizes) < 1 or sizes[0] * sizes[1] != n:
+        fail(f"--factor-sizes must be two positive integers M,D with M*D = --n ({n}), "
+             f"e.g. --factor-sizes 8,8 for --n 64, got {','.join(words)}")
+    return sizes
+
+
 @app.command("kappa")
 def kappa_command(
     structure: StructureName = typer.Argument(..., help="Matrix structure (paper App. F)."),
     n: int = typer.Option(64, "--n", help=f"Matrix size N, 2..{MAX_N}."),
     block_size: Optional[int] = typer.Option(None, help="Block size d (block classes; d divides N)."),
-    factor_sizes: Optional[List[int]] = typer.Option(
-        None, help="Kronecker factor sizes: --factor-sizes M --factor-sizes D (M*D = N), or M,D."),
+    factor_sizes: Optional[List[str]] = typer.Option(
+        None, help="Kronecker factor sizes M,D with M*D = N (--factor-sizes 8,8), or the "
+                   "option twice: --factor-sizes 8 --factor-sizes 8."),
     k: Optional[int] = typer.Option(None, "--k", help="Number of free eigenvectors, 1..N."),
     alpha_l: float = typer.Option(1.0, help="Laguerre shape alpha_L > -1."),
     samples: int = typer.Option(400, help=f"Spectra per iteration, 3..{MAX_SAMPLES}."),
@@ -60,12 +80,12 @@ def kappa_command(
 
     params = {"block_size": block_size, "k": k}
     if factor_sizes:
-        params["factor_sizes"] = tuple(factor_sizes)
+        params["factor_sizes"] = parse_factor_sizes(factor_sizes, n)
     try:
         res = estimate_kappa(structure.value, n=n, rng=seed, alpha_l=alpha_l, n_samples=samples,
                              n_iter=iterations, **params)
     except (ValueError, TypeError) as err:
-        fail(str(err))
+        fail(flagged(str(err), _FLAGS))
     if as_json:
         out(dumps(res.to_dict()))
         return

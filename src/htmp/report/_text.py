@@ -8,7 +8,7 @@ from ..analysis._format import kappa_text, weak_reasons
 from ..analysis._format import num as _num
 from ._safe import printable
 
-__all__ = ["fmt", "layer_notes", "summary_cards"]
+__all__ = ["fmt", "layer_notes", "summary_cards", "phase_glossary", "phase_definitions"]
 
 SMALL_TAIL = 50      # a power-law fit on fewer tail eigenvalues gets a caution
 
@@ -150,3 +150,64 @@ def summary_cards(s) -> str:
     return (f'<div class="cards">{"".join(cards)}</div>'
             f'<div class="sub">phases: {_e(phases)}. κ at a search end is a bound (MP-like: '
             "κ = ∞, the likelihood flat towards MP): counted, never averaged.</div>")
+
+
+def phase_definitions() -> dict:
+    """label -> (what it looks like, the rule that gives it), thresholds from the library."""
+    from ..fitting import compare, phases as ph
+
+    mp_ok = "MP fits (its KS distance within the 95 % critical value)"
+    htmp_wins = (f"HTMP beats MP on the same eigenvalues (log-likelihood ratio ≥ "
+                 f"{compare.LLR_MIN:g} and a smaller KS distance; needs ≥ "
+                 f"{compare.MIN_KAPPA_EVALS} eigenvalues) and fits")
+    return {
+        "random-like": ("A Marchenko–Pastur bulk and nothing else: the weights look like "
+                        "noise (untrained, or not learned from).",
+                        f"{mp_ok}, and no eigenvalue lies beyond the bulk edge + 3 "
+                        "Tracy–Widom scales."),
+        "bleeding-out": ("An MP bulk with a few eigenvalues just leaving its edge: "
+                         "structure starting to form.",
+                         f"{mp_ok}; spikes beyond the edge, the largest gap above the bulk "
+                         f"≤ {ph.GAP_FACTOR:g} Tracy–Widom margins."),
+        "bulk+spikes": ("An MP bulk with clearly separated outliers: a few learned "
+                        "directions on top of noise.",
+                        f"{mp_ok}; a gap above the bulk > {ph.GAP_FACTOR:g} Tracy–Widom "
+                        "margins."),
+        "bulk-decay": ("A bulk wider than MP's, decaying into a longer tail (finite "
+                       "repulsion κ): correlations spread through the layer.",
+                       f"{htmp_wins}, with κ ≥ {ph.KAPPA_HEAVY:g}."),
+        "heavy-tailed": ("A bulk at least twice as wide as MP's with mass down to zero "
+                         "(small κ): strongly correlated, well-trained layers in the paper's "
+                         "picture. The power-law α is reported beside it, not used.",
+                         f"{htmp_wins}, with κ < {ph.KAPPA_HEAVY:g} (or below the search "
+                         "range)."),
+        "rank-collapse": ("Most of the spectrum near zero, or most of the energy in a few "
+                          "eigenvalues: the layer has lost rank.",
+                          f"more than {ph.ZERO_FRACTION:.0%} of the eigenvalues ≤ "
+                          f"{ph.ZERO_REL:g} × the mean, or (≥ {ph.MIN_ENERGY_EVALS} "
+                          f"eigenvalues) the top 5 % hold more than {ph.TOP_SHARE:.0%} of "
+                          "the trace. Checked first."),
+        "unresolved": ("Neither law describes the layer: no phase is claimed.",
+                       "the preferred law (HTMP if it wins as above, else MP) fails its KS "
+                       "test, or the positive eigenvalues are all equal."),
+    }
+
+
+def phase_glossary() -> str:
+    """The report's glossary: each phase label, what it looks like and the rule behind it
+    (``id="phase-<label>"``, the target of every phase badge)."""
+    from .figures import PHASE_COLORS
+
+    items = []
+    for label, (looks, rule) in phase_definitions().items():
+        items.append(f'<dt id="phase-{label}"><span class="badge" style="background:'
+                     f'{PHASE_COLORS[label]}">{_e(label)}</span></dt>'
+                     f"<dd>{_e(looks)} <span class=\"sub\">Rule: {_e(rule)}</span></dd>")
+    return ('<section class="glossary" id="phases"><h2>The phases</h2>'
+            '<div class="sub">The five + one phases of Martin &amp; Mahoney, decided by the '
+            "first rule that fires, in the order rank-collapse, HTMP beats MP, MP stands. "
+            "Rules, thresholds and their calibration on simulated spectra: "
+            "<code>docs/phases.md</code> in the htmp source; <code>htmp.phase</code> in the "
+            "library. A verdict marked (weak) rests on a poor fit, few eigenvalues, a κ "
+            "interval containing 2 or a small likelihood ratio.</div>"
+            f'<dl class="phases">{"".join(items)}</dl></section>')

@@ -22,7 +22,8 @@ from ..nn import depth_key
 from ._safe import printable
 
 __all__ = ["PHASE_COLORS", "new_figure", "to_data_uri", "plot_esd", "plot_overview",
-           "plot_models", "plot_phase_grid", "PowerOfTenFormatter"]
+           "plot_models", "plot_phase_grid", "PowerOfTenFormatter", "layer_fit",
+           "short_names"]
 
 # one colour per phase (shared with the HTML badges); grey for "no phase"
 PHASE_COLORS = {"random-like": "#4C78A8", "bleeding-out": "#72B7B2", "bulk+spikes": "#54A24B",
@@ -32,6 +33,45 @@ PHASE_MARKERS = {"random-like": "o", "bleeding-out": "s", "bulk+spikes": "D",
                  "bulk-decay": "P", "heavy-tailed": "*", "rank-collapse": "X",
                  "unresolved": "h", "": "."}
 MP_COLOR, HTMP_COLOR, HIST_COLOR = "#1f1f1f", "#D62728", "#9ecae1"
+PL_COLOR = "#6a3d9a"
+
+# the table columns plot_esd reads (layer_fit)
+_FIT_COLUMNS = ("gamma_eff", "mp_bulk_max", "kappa", "htmp_scale", "mp_limit_scale", "alpha",
+                "xmin", "htmp_status", "n_tail")
+
+
+def layer_fit(row) -> dict:
+    """The ``fit`` dict :func:`plot_esd` takes, from one row of the analysis table."""
+    fit = {k: row[k] for k in _FIT_COLUMNS if k in row}
+    n_used = row.get("n_used") if hasattr(row, "get") else row["n_used"]
+    try:
+        fit["n_used"] = 0 if n_used is None or math.isnan(float(n_used)) else int(n_used)
+    except (TypeError, ValueError):
+        fit["n_used"] = 0
+    return fit
+
+
+def short_names(names, width: int = 28) -> tuple[list, str, str]:
+    """(tick labels, common prefix, common suffix) of layer names: the prefix and suffix
+    all names share (cut at a ``.``) dropped, then at most ``width`` characters (a middle
+    ``…`` when longer).  The full names stay in the report's table."""
+    names = [str(n) for n in names]
+    pre = suf = ""
+    if len(names) > 1:
+        import os.path
+
+        pre = os.path.commonprefix(names)
+        pre = pre[:pre.rfind(".") + 1]
+        rev = os.path.commonprefix([n[len(pre):][::-1] for n in names])[::-1]
+        suf = rev[rev.find("."):] if "." in rev else ""
+    out = []
+    for n in names:
+        core = n[len(pre):len(n) - len(suf)] or n
+        if len(core) > width:
+            half = (width - 1) // 2
+            core = core[:half] + "…" + core[len(core) - (width - 1 - half):]
+        out.append(_label(core))
+    return out, pre, suf
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -131,13 +171,17 @@ def _label(text) -> str:
     return printable(text).replace("$", r"\$")
 
 
-def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
+def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool | str = True):
     """Histogram (density) of ``eigs`` with the fitted MP / HTMP densities; returns ``ax``.
 
-    ``fit``: the layer's fitted values (``Analysis.fits(name)``: ``gamma_eff``,
-    ``mp_limit_scale``, ``kappa``, ``htmp_scale``, ``htmp_status``, ``n_used``, ...).  Linear axes show the bulk (up to
-    1.15x the largest eigenvalue); ``loglog`` shows all positive eigenvalues on log-spaced
-    bins, where a power-law tail is a straight line.  The power-law ``xmin`` is marked.
+    ``fit``: the layer's fitted values (:func:`layer_fit` of its table row: ``gamma_eff``,
+    ``mp_limit_scale``, ``kappa``, ``htmp_scale``, ``htmp_status``, ``n_used``, ``alpha``,
+    ``xmin``, ``n_tail``).  Linear axes show the bulk (up to 3x the MP edge); ``loglog``
+    shows all positive eigenvalues on log-spaced bins, where a power-law tail is a straight
+    line: the fitted power law (density ``(α-1)/xmin (λ/xmin)^-α`` above ``xmin``, times the
+    tail's share ``n_tail/n``) is drawn there.  The power-law ``xmin`` is marked on both.
+    ``legend``: True, False, or "tail" (only the power-law entries: the log–log panel
+    beside a linear one that already names the rest).
     """
     ev = np.asarray(eigs, dtype=float).ravel()
     n = len(ev)
@@ -171,10 +215,6 @@ def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
         bins = np.linspace(0.0, x_hi, min(80, max(20, n // 8)))
         x = np.linspace(x_hi * 1e-4, x_hi, 500)
         beyond = int(np.sum(pos > x_hi))
-        if beyond:
-            ax.text(0.98, 0.55, f"{beyond} eigenvalue{'s' if beyond > 1 else ''} beyond "
-                    f"{x_hi:.3g} →\n(max {hi:.3g}; see log–log)", ha="right", fontsize=8,
-                    color="0.35", transform=ax.transAxes)
     weights = np.full(pos.size, 1.0 / n)              # the histogram integrates to share > 0
     counts, edges = np.histogram(pos, bins=bins, weights=weights)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
@@ -189,10 +229,20 @@ def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
         with np.errstate(all="ignore"):
             y = w * np.asarray(law.pdf(x), dtype=float)
         ax.plot(x, np.where(y > 0, y, np.nan), label=label, **style)
-    xmin = fit.get("xmin")
+    xmin, alpha = fit.get("xmin"), fit.get("alpha", math.nan)
+    tail = []
     if _finite(xmin) and xmin > 0:
-        ax.axvline(xmin, color="#6a3d9a", lw=1, ls=":",
-                   label=f"power-law xmin (α={fit.get('alpha', math.nan):.3g})")
+        tail.append(ax.axvline(xmin, color=PL_COLOR, lw=1, ls=":",
+                               label=f"power-law xmin = {xmin:.3g}"))
+        n_tail = fit.get("n_tail")
+        if loglog and _finite(alpha) and alpha > 1 and _finite(n_tail) and n_tail > 0:
+            xt = np.geomspace(xmin, hi * 1.2, 100)
+            yt = (float(n_tail) / n) * (alpha - 1) / xmin * (xt / xmin) ** -alpha
+            tail += ax.plot(xt, yt, color=PL_COLOR, lw=1.6,
+                            label=f"power law α = {alpha:.3g} ({int(n_tail)} tail eigs)")
+    if not loglog and beyond:
+        ax.plot([], [], ls="", label=f"{beyond} eigenvalue{'s' if beyond > 1 else ''} > "
+                f"{x_hi:.3g} (max {hi:.3g}): see log–log")
     if loglog:
         floor = float(dens[dens > 0].min()) if np.any(dens > 0) else peak * 1e-6
         ax.set_ylim(floor / 3, peak * 3)
@@ -203,8 +253,11 @@ def plot_esd(eigs, fit: dict, *, ax, loglog: bool = False, legend: bool = True):
         ax.set_title("linear", fontsize=10, loc="left")
     ax.set_xlabel("eigenvalue λ of WWᵀ/M")
     ax.set_ylabel("density")
-    if legend:
-        ax.legend(fontsize=8, frameon=False, loc="upper right")
+    if legend == "tail":
+        if tail:
+            ax.legend(handles=tail, fontsize=8, frameon=False, loc="lower left")
+    elif legend:
+        ax.legend(fontsize=8, frameon=False, loc="upper right" if not loglog else "lower left")
     return ax
 
 
@@ -215,6 +268,25 @@ def _phase_legend(ax, phases):
                       markersize=7, label=p or "no phase") for p in phases]
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left",
               bbox_to_anchor=(1.0, 1.0), title="phase", title_fontsize=8)
+
+
+MAX_NAME_TICKS = 60     # more layers: every k-th name is written (the table has them all)
+
+
+def _layer_ticks(ax, ax_top, names) -> None:
+    """Layer names (shortened, vertical) as the x tick labels, the x-axis label saying what
+    was left out; at most MAX_NAME_TICKS of them, evenly spaced."""
+    labels, pre, suf = short_names(names)
+    n = len(names)
+    step = max(1, math.ceil(n / MAX_NAME_TICKS))
+    idx = list(range(0, n, step))
+    ax.set_xticks(idx, [labels[i] for i in idx], rotation=90, fontsize=7)
+    ax_top.set_xticks(idx)
+    dropped = " and ".join(f"“{_label(x)}”" for x in (pre, suf) if x)
+    ax.set_xlabel("layer, in depth order (natural name order"
+                  + (f"; every {step}th written" if step > 1 else "")
+                  + (f"; {dropped} left out" if dropped else "") + "; full names: the table)",
+                  fontsize=9)
 
 
 def plot_overview(table, *, axes):
@@ -272,8 +344,7 @@ def plot_overview(table, *, axes):
     ax_k.set_ylabel("HTMP κ (log)\n▲ MP-like ≥, ▼ ≤")
     ax_a.axhspan(2.0, 6.0, color="0.5", alpha=0.06, zorder=0)
     ax_a.set_ylabel("power-law α\n(WeightWatcher)")
-    ax_a.set_xlabel("layer depth (natural name order)")
-    ax_a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _layer_ticks(ax_a, ax_k, t["name"].tolist())
     ax_k.tick_params(labelbottom=False)
     _phase_legend(ax_k, [p for p in LABELS if p in phases] + ([""] if "" in phases else []))
     return axes

@@ -9,9 +9,9 @@ from ..analysis import Analysis, RunAnalysis
 from ..nn import depth_key
 from ..analysis._format import kappa_text, weak_reasons
 from ._safe import printable
-from ._text import _e, fmt, layer_notes, summary_cards
-from .figures import (PHASE_COLORS, new_figure, plot_esd, plot_models,
-                      plot_overview, plot_phase_grid, to_data_uri)
+from ._text import _e, fmt, layer_notes, phase_glossary, summary_cards
+from .figures import (PHASE_COLORS, layer_fit, new_figure, plot_esd, plot_models,
+                      plot_overview, plot_phase_grid, short_names, to_data_uri)
 
 __all__ = ["write_report"]
 
@@ -39,6 +39,9 @@ section.layer{background:#fff;border:1px solid #e1e4ea;border-radius:10px;paddin
 .warn{color:#a15c00}.bad{color:#b42318}.muted{color:#8a93a3}
 a{color:#2b5fad;text-decoration:none}nav.toc{font-size:13.5px;margin:8px 0}
 nav.toc a{margin-right:16px}
+dl.phases{display:grid;grid-template-columns:max-content 1fr;gap:6px 14px;font-size:13.5px;
+ background:#fff;border:1px solid #e1e4ea;border-radius:10px;padding:12px 16px}
+dl.phases dt{margin:0}dl.phases dd{margin:0}
 """
 
 
@@ -58,16 +61,19 @@ def _pairs(analyses) -> list:
 
 
 def _badge(phase: str) -> str:
+    """The phase as a coloured badge, linked to its definition in the glossary."""
     color = PHASE_COLORS.get(phase, PHASE_COLORS[""])
     text = _e(phase or "no phase")
-    return f'<span class="badge" style="background:{color}">{text}</span>'
+    badge = f'<span class="badge" style="background:{color}">{text}</span>'
+    return f'<a href="#phase-{phase}">{badge}</a>' if phase in PHASE_COLORS and phase \
+        else badge
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
 
 
-_COLS = [("name", "layer", "l"), ("shape", "shape", "l"), ("gamma", "γ", ""),
+_COLS = [("#", "#", ""), ("name", "layer", "l"), ("shape", "shape", "l"), ("gamma", "γ", ""),
          ("n_spikes", "MP spikes", ""), ("kappa", "κ (95%)", ""), ("mp_ks", "KS MP", ""),
          ("htmp_ks", "KS HTMP", ""), ("loglik_ratio", "log LR", ""),
          ("fit_quality", "fit", "l"), ("alpha", "α", ""), ("phase", "phase", "l"),
@@ -77,11 +83,13 @@ _COLS = [("name", "layer", "l"), ("shape", "shape", "l"), ("gamma", "γ", ""),
 def _table(rows, anchor) -> str:
     head = "".join(f'<th class="{c}">{h}</th>' for _, h, c in _COLS)
     body = []
-    for r in rows:
+    for depth, r in enumerate(rows):
         cells = []
         for col, _, cls in _COLS:
-            v = r[col]
-            if col == "name":
+            v = r[col] if col != "#" else depth
+            if col == "#":
+                cells.append(f'<td title="position on the overview\'s x-axis">{depth}</td>')
+            elif col == "name":
                 cells.append(f'<td class="l name"><a href="#{anchor}-{_slug(str(v))}" '
                              f'title="{_e(str(v))}">{_e(str(v))}</a></td>')
             elif col == "phase":
@@ -115,14 +123,12 @@ def _layer_section(r, eigs, anchor, dpi) -> str:
              f'<div class="sub">{_e(str(r["type"]))}, shape {_e(str(r["shape"]))}'
              f", N = {fmt(r['N'])}, M = {fmt(r['M'])}, γ = N/M = {fmt(r['gamma'])}</div>"]
     if eigs is not None:
-        fit = {k: r[k] for k in ("gamma_eff", "mp_bulk_max", "kappa", "htmp_scale",
-                                 "mp_limit_scale", "alpha", "xmin", "htmp_status")}
-        fit.update(n_used=_int(r["n_used"]))
+        fit = layer_fit(r)
 
         def draw():
             fig, (a1, a2) = new_figure(10.0, 3.3, ncols=2, margins=_ESD_MARGINS)
             plot_esd(eigs, fit, ax=a1, loglog=False)
-            plot_esd(eigs, fit, ax=a2, loglog=True, legend=False)
+            plot_esd(eigs, fit, ax=a2, loglog=True, legend="tail")
             return fig
         parts.append(_figure(draw, f"ESD of {name}", dpi))
     parts.append("<ul>" + "".join(f'<li class="{c}">{t}</li>' for c, t in layer_notes(r))
@@ -162,7 +168,21 @@ _OVERVIEW_CAPTION = (
     "MP-like, κ = ∞, drawn at its 95 % lower limit; hollow ▼: κ below the search range, "
     "drawn at its upper limit: bounds, not values. Bottom: WeightWatcher-compatible "
     "power-law α of the tail (shaded 2–6: WeightWatcher's usual range). Missing points: "
-    "no κ (too few eigenvalues, or the fit was not made or failed; see the layer).")
+    "no κ (too few eigenvalues, or the fit was not made or failed; see the layer). "
+    "x-axis: the layers in depth order, names shortened; column # of the table below is "
+    "the position and gives the full name.")
+
+
+def overview_figure(table):
+    """The overview figure (κ and α by layer) of one table, sized so that the vertical
+    layer names under it fit (7 pt, about 0.056 in a character)."""
+    longest = max((len(x) for x in short_names(table["name"].tolist())[0]), default=1)
+    below = 0.5 + 0.056 * longest
+    height = 4.4 + below
+    fig, axes = new_figure(10.0, height, nrows=2,
+                           margins=dict(_OVERVIEW_MARGINS, bottom=below / height))
+    plot_overview(table, axes=axes)
+    return fig
 
 
 def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
@@ -172,9 +192,7 @@ def _model_section(label, a: Analysis, idx: int, dpi: int) -> str:
     rows = [t.iloc[i] for i in order]
 
     def draw():
-        fig, axes = new_figure(10.0, 5.2, nrows=2, margins=_OVERVIEW_MARGINS)
-        plot_overview(t, axes=axes)
-        return fig
+        return overview_figure(t)
     out = [f'<section class="model" id="{anchor}"><h2>{_e(label)}</h2>',
            f'<div class="sub">source: {_e(a.source)}</div>',
            summary_cards(a.summary),
@@ -298,7 +316,7 @@ def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96
             "curves are scaled by the share of eigenvalues they describe. Phase labels come "
             "from fixed rules on that evidence, calibrated on simulated spectra (docs/phases.md): "
             "a summary of the fits, not an independent measurement; each layer says why it got "
-            "its label, and weak verdicts are marked.</div>"]
+            "its label, and weak verdicts are marked.</div>", phase_glossary()]
     if is_run:
         body.append(_run_section(analyses, dpi))
         body.append("<h2>First and last checkpoints in full</h2>" if len(analyses.labels) > 2
