@@ -15,21 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import socket
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import partial
 
-from ..nn._npy import _load_npy, _load_npz_member
-from ..nn._safetensors import _load_raw
-from ..nn._spec import _refuse
+from ..nn import portable_spec
 from ._layer import _blank
 
 __all__ = ["check_client", "dask_client", "run_on_client", "wire_specs"]
 
-# Readers whose arguments are a path and header numbers: safe to send to another machine.
-_BY_PATH = (_load_raw, _load_npy, _load_npz_member)
 _INSTALL = "pip install 'htmp[dask]'"
 
 
@@ -63,18 +57,15 @@ def check_client(client, workers: int):
 
 def _wire_spec(spec, source: str):
     """``spec`` with its reader bound to an absolute path (workers may run elsewhere)."""
-    load = spec.load
-    if isinstance(load, partial) and load.func is _refuse:
-        return spec
-    if not (isinstance(load, partial) and load.func in _BY_PATH):
+    wired = portable_spec(spec)
+    if wired is None:
         raise ValueError(
             f"client= needs a model read from files by path (.safetensors, .npy, .npz, a "
             f"sharded safetensors checkpoint or their folder), so that workers read their "
             f"own layer; got {source}, whose weight {spec.name!r} is held in this process "
-            f"(a torch module, state dict, array or .pt/.bin checkpoint): save it as "
-            f".safetensors, or analyse it without client=")
-    path, *rest = load.args
-    return replace(spec, load=partial(load.func, os.path.abspath(path), *rest))
+            f"(a torch module, state dict, array, .pt/.bin checkpoint or adapter product): "
+            f"save it as .safetensors, or analyse it without client=")
+    return wired
 
 
 def wire_specs(specs: list, source: str) -> list:
@@ -123,7 +114,7 @@ def run_on_client(client, specs: list, kw: dict, *, keep_spectra: bool, progress
                 if eigs is not None:      # read-only, as a serial run's eigenvalues
                     eigs.flags.writeable = False
                 result = (row, eigs)
-            except (Exception, asyncio.CancelledError) as err:   # lost worker, memory, ...
+            except (Exception, asyncio.CancelledError) as err:  # noqa: BLE001 - lost worker, memory: one row
                 result = (_lost_row(specs[i], kw["conv"], err), None)
             results[i] = result
             if progress is not None:

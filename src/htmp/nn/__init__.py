@@ -28,14 +28,38 @@ import numpy as np
 from . import _torch
 from ._delta import delta_specs
 from ._files import FORMATS, path_specs
+from ._limits import (
+    DEFAULT,
+    ENV_MAX_ELEMENTS,
+    MAX_ELEMENTS,
+    apply_element_limit,
+    resolve_max_elements,
+)
 from ._lora import find_adapter, lora_specs
-from ._limits import DEFAULT, ENV_MAX_ELEMENTS, MAX_ELEMENTS, apply_element_limit, \
-    resolve_max_elements
-from ._spec import KINDS, Weight, WeightSpec, compile_layers, depth_key, refused, to_float, \
-    unique_names, weight_status
+from ._spec import (
+    KINDS,
+    Weight,
+    WeightSpec,
+    compile_layers,
+    depth_key,
+    refused,
+    to_float,
+    unique_names,
+    weight_status,
+)
 
-__all__ = ["iter_weights", "weight_specs", "depth_key", "Weight", "WeightSpec", "KINDS",
-           "FORMATS", "MAX_ELEMENTS", "ENV_MAX_ELEMENTS"]
+__all__ = [
+    "ENV_MAX_ELEMENTS",
+    "FORMATS",
+    "KINDS",
+    "MAX_ELEMENTS",
+    "Weight",
+    "WeightSpec",
+    "depth_key",
+    "iter_weights",
+    "portable_spec",
+    "weight_specs",
+]
 
 
 def _array_specs(source: np.ndarray) -> list[WeightSpec]:
@@ -103,3 +127,27 @@ def iter_weights(source, *, layers=None, max_elements=DEFAULT) -> Iterator[Weigh
     for spec in weight_specs(source, layers=layers, max_elements=max_elements):
         if not spec.skip:
             yield Weight(spec.name, spec.kind, spec.load())
+
+
+def portable_spec(spec: WeightSpec) -> WeightSpec | None:
+    """``spec`` made safe to send to another process or machine: its reader bound to an
+    absolute path when it reads the weight from a file by path and header numbers
+    (safetensors, ``.npy``, ``.npz``), the spec itself when it is never read (skipped or
+    failed), None when the weight is held in this process (a torch module, a state dict, an
+    array, a ``.pt``/``.bin`` checkpoint, an adapter's product)."""
+    from dataclasses import replace
+    from functools import partial
+
+    from ._npy import _load_npy, _load_npz_member
+    from ._safetensors import _load_raw
+    from ._spec import _refuse
+
+    load = spec.load
+    if not isinstance(load, partial):
+        return None
+    if load.func is _refuse:
+        return spec
+    if load.func not in (_load_raw, _load_npy, _load_npz_member):
+        return None
+    path, *rest = load.args
+    return replace(spec, load=partial(load.func, os.path.abspath(path), *rest))
