@@ -59,7 +59,8 @@ def run(model_or_path, **analyze_kwargs):
     """Analyse a model like :func:`htmp.analyze` and keep each layer's eigenvalues.
 
     Takes the same keyword arguments as :func:`htmp.analyze` (``layers``, ``min_evals``,
-    ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``, ``client``) and runs
+    ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``, ``client``,
+    ``randomize``) and runs
     the same per-layer code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues cost 8 bytes each
     (N per layer), far less than the weights.
 
@@ -68,13 +69,13 @@ def run(model_or_path, **analyze_kwargs):
     :class:`Analysis` per checkpoint.
     """
     bad = set(analyze_kwargs) - {"layers", "min_evals", "max_evals", "fits", "conv", "workers",
-                                 "device", "progress", "every", "client"}
+                                 "device", "progress", "every", "client", "randomize"}
     if bad:
         raise TypeError(f"run() got unexpected keyword argument(s) {sorted(bad)}; it takes "
                         f"htmp.analyze's: layers, min_evals, max_evals, fits, conv, workers, device, "
-                        f"progress, every, client")
+                        f"progress, every, client, randomize")
     kw = dict(layers=None, min_evals=8, max_evals=MAX_EVALS, fits=("mp", "htmp", "powerlaw"), conv="flatten",
-              workers=1, device="cpu", progress=None, client=None)
+              workers=1, device="cpu", progress=None, client=None, randomize=False)
     every = analyze_kwargs.pop("every", 1)
     kw.update(analyze_kwargs)
     items = checkpoint_sources(model_or_path, every)
