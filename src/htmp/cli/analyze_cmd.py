@@ -239,6 +239,10 @@ def analyze_command(
     dask_workers: int = typer.Option(None, "--dask-workers", metavar="N",
                                      help="Start a local Dask cluster of N worker "
                                           "processes for this run (docs/dask.md)."),
+    randomize: bool = typer.Option(False, "--randomize",
+                                   help="Also count correlation traps (WeightWatcher's "
+                                        "randomize): each layer's entries shuffled (seed 0), "
+                                        "its MP fit and num_traps, as extra columns."),
 ) -> None:
     """Per-layer MP / HTMP / power-law fits and phases of a model's weights."""
     if scheduler is not None and dask_workers is not None:
@@ -255,7 +259,7 @@ def analyze_command(
         with _cluster(scheduler, dask_workers) as client:
             analysis = _run(source, show, layers=layers, min_evals=min_evals, workers=workers,
                             device=device.value, max_evals=max_evals or None, every=every,
-                            client=client)
+                            client=client, randomize=randomize)
     except (ValueError, TypeError, ImportError, RuntimeError, OSError) as err:
         fail(str(err))
     summary = analysis.summary if hasattr(analysis, "summary") else [
