@@ -111,7 +111,8 @@ def correlation_traps(W, *, rng, conv: str = "flatten", margin: float = 3.0) -> 
     """Correlation traps of ``W`` (see the module docstring): permute W's entries with
     ``rng`` (required: an int seed or a :class:`numpy.random.Generator`), take the ESD,
     fit MP with :func:`fit_mp` (``margin`` Tracy-Widom scales above the edge) and count
-    the eigenvalues beyond it.
+    the eigenvalues beyond it.  ValueError (from fit_mp) when the randomised ESD has fewer
+    than 2 nonzero eigenvalues (a rank-1 W such as a constant stays rank 1 when shuffled).
 
     >>> import numpy as np
     >>> W = np.random.default_rng(0).standard_normal((200, 400))
