@@ -217,3 +217,16 @@ def test_cli_randomize(tmp_path):
     assert "log_alpha_norm" in rows[0]
     r = CliRunner().invoke(app, ["analyze", str(npz), "--format", "csv"])
     assert "num_traps" not in r.output.splitlines()[0]
+
+
+def test_checkpoints_with_randomize_keep_trap_columns():
+    """Two checkpoints, one lacking a layer: the long table keeps the trap columns (the
+    "missing" row has them empty)."""
+    a, b = _model(0), _model(1)
+    del b["a.weight"]
+    long = htmp.analyze([a, b], randomize=True)
+    assert list(long.columns[-len(TRAP_COLUMNS):]) == TRAP_COLUMNS
+    assert str(long["num_traps"].dtype) == "Int64"
+    missing = long[long["status"] == "missing"].iloc[0]
+    assert missing["num_traps"] is pd.NA and missing["rand_mp_status"] == ""
+    assert long[long["status"] == "ok"]["num_traps"].notna().all()
