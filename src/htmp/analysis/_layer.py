@@ -101,6 +101,11 @@ def _ww_metrics(r, row, notes, fits):
     """WeightWatcher's norm metrics (htmp.fitting.ww_metrics), alpha from the power-law step."""
     m = ww_metrics(r, alpha=row["alpha"])
     row.update({k: getattr(m, k) for k in WW_METRICS})
+    big = [k for k in ("norm", "spectral_norm") if not math.isfinite(row[k])]
+    if big:              # M x eigenvalues beyond float64: no number; the logs hold them
+        row.update(dict.fromkeys(big, math.nan))
+        notes.append(f"ww_metrics: {' and '.join(big)} exceed float64 (see log_norm, "
+                     f"log_spectral_norm)")
 
 
 _STEPS = {"mp": _fit_mp, "htmp": _fit_htmp, "powerlaw": _fit_powerlaw, "phase": _fit_phase,

@@ -63,12 +63,10 @@ class WWMetrics(FitResult):
 
 
 def _log10_power_sum(x: np.ndarray, alpha: float) -> float:
-    """log10(sum x**alpha) for x >= 0 with max(x) > 0, without overflow: the largest x is
+    """log10(sum (x / max x)**alpha) for x >= 0 with max(x) > 0: the sum with the largest x
     factored out (WeightWatcher's direct sum overflows to inf for, e.g., x = 1e10, alpha 40)."""
-    top = float(x[-1])
     with np.errstate(divide="ignore"):      # 0 ** alpha for alpha < 0: inf, as WeightWatcher
-        s = float(np.sum((x / top) ** alpha))
-    return alpha * math.log10(top) + math.log10(s)
+        return math.log10(float(np.sum((x / x[-1]) ** alpha)))
 
 
 def ww_metrics(eigs, *, alpha: float = math.nan, M=None) -> WWMetrics:
@@ -96,16 +94,18 @@ def ww_metrics(eigs, *, alpha: float = math.nan, M=None) -> WWMetrics:
     if not (math.isfinite(M) and M > 0):
         raise ValueError(f"M must be a finite number > 0 (max(shape)), got {M!r}")
     alpha = float(alpha)
-    x = as_eigenvalues(eigs) * M
+    x = as_eigenvalues(eigs)
     if not x[-1] > 0:
         raise ValueError("eigs must have a positive eigenvalue (a zero matrix has no "
                          "spectral norm), got all zeros")
-    norm, spectral = float(np.sum(x)), float(x[-1])
-    log_spectral = math.log10(spectral)
+    # in units of the largest eigenvalue: the logs and stable_rank stay finite where
+    # M * eigenvalues overflows (norm and spectral_norm are then inf)
+    top, s = float(x[-1]), float(np.sum(x / x[-1]))
+    log_spectral = math.log10(top) + math.log10(M)
     if math.isnan(alpha):
         aw = lan = math.nan
     else:
-        aw, lan = alpha * log_spectral, _log10_power_sum(x, alpha)
-    return WWMetrics(norm=norm, log_norm=math.log10(norm), spectral_norm=spectral,
-                     log_spectral_norm=log_spectral, stable_rank=norm / spectral,
+        aw, lan = alpha * log_spectral, alpha * log_spectral + _log10_power_sum(x, alpha)
+    return WWMetrics(norm=top * M * s, log_norm=log_spectral + math.log10(s),
+                     spectral_norm=top * M, log_spectral_norm=log_spectral, stable_rank=s,
                      alpha_weighted=aw, log_alpha_norm=lan, alpha=alpha, M=M)
