@@ -16,7 +16,7 @@ see htmp.fitting.traps), and the in-process time of the analyze calls (one run e
 1 BLAS thread, after one untimed warm-up call; WeightWatcher's ``randomize`` runs its KDE
 grid-search MP fit per layer)::
 
-    /tmp/ww-venv/bin/pip install weightwatcher==0.7.7 "powerlaw<2" torch==2.13.0
+    WW_VENV/bin/pip install weightwatcher==0.7.7 "powerlaw<2" torch==2.13.0   # its own venv
     python benchmarks/bench_ww_metrics.py [--models DIR] [--htmp-python PY] [--ww-python PY]
 """
 from __future__ import annotations
