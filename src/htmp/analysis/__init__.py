@@ -11,11 +11,11 @@
 pandas is imported when :func:`analyze` runs (``pip install pandas``).
 """
 from ._device import DEVICES
-from ._layer import COLUMNS, FITS
+from ._layer import COLUMNS, FITS, TRAP_COLUMNS
 from ._pipeline import analyze
 from ._checkpoints import RunAnalysis
 from ._run import Analysis, run
 from ._summary import ModelSummary, summarize
 
 __all__ = ["analyze", "run", "Analysis", "RunAnalysis", "summarize", "ModelSummary", "COLUMNS", "FITS",
-           "DEVICES"]
+           "DEVICES", "TRAP_COLUMNS"]

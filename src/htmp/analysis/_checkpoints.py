@@ -161,7 +161,7 @@ def _missing_rows(label, step, names, have, counts, n) -> list:
 
 
 _TEXT_COLUMNS = ("type", "shape", "fit_quality", "phase", "status", "message", "mp_status",
-                 "htmp_status", "powerlaw_status", "phase_reason")
+                 "htmp_status", "powerlaw_status", "phase_reason", "rand_mp_status")
 
 
 def _progress(progress, totals, i, label):
@@ -202,12 +202,13 @@ def analyse_checkpoints(items, *, keep_spectra: bool, progress=None, **kw):
         t.insert(0, "model", label)
         extra = _missing_rows(label, step, names, set(t["name"]), counts, len(items))
         if extra:
-            t = pd.concat([t, pd.DataFrame(extra, columns=_RUN_COLUMNS + COLUMNS)],
+            t = pd.concat([t, pd.DataFrame(extra, columns=list(t.columns))],
                           ignore_index=True)
         parts.append(t)
     long = pd.concat(parts, ignore_index=True)
     long["step"] = pd.array([None if pd.isna(s) else int(s) for s in long["step"]],
                             dtype="Int64")
     for c in INT_COLUMNS:
-        long[c] = long[c].astype("Int64")
+        if c in long.columns:        # num_traps only with randomize=
+            long[c] = long[c].astype("Int64")
     return long, analyses

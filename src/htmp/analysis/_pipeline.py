@@ -7,10 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable
 
+import numpy as np
+
 from .._validation import check_positive_int
 from ..nn import weight_specs
 from ._device import check_device
-from ._layer import COLUMNS, FITS, INT_COLUMNS, _blank, analyse_spec
+from ._layer import COLUMNS, FITS, INT_COLUMNS, TRAP_COLUMNS, _blank, analyse_spec
 
 __all__ = ["MAX_EVALS", "analyze", "analyse_model", "describe_source"]
 
@@ -62,7 +64,8 @@ def _analyse(spec, **kw):
 def analyze(model_or_path, *, layers=None, min_evals: int = 8,
             max_evals: int | None = MAX_EVALS, fits=("mp", "htmp", "powerlaw"),
             conv: str = "flatten", workers: int = 1, device: str = "cpu",
-            progress: Progress | None = None, every: int = 1, client=None, base=None):
+            progress: Progress | None = None, every: int = 1, client=None, base=None,
+            randomize: bool | int = False):
     """Per-layer heavy-tail diagnostics of a model, as a :class:`pandas.DataFrame`.
 
     ``model_or_path``: anything :func:`htmp.nn.weight_specs` reads (a torch module, a
@@ -83,6 +86,10 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
     have; shape mismatches and names only one side has get "skipped" rows saying so.  For
     a LoRA adapter, W_base + dW per adapted module (docs/analysis.md, "Adapters and
     fine-tune deltas").
+    ``randomize``: also the correlation traps of each layer (WeightWatcher's
+    ``randomize=True``): W's entries shuffled, the MP fit of that ESD and ``num_traps``,
+    in the columns ``htmp.analysis.TRAP_COLUMNS`` added at the end; True uses seed 0, an
+    int is the seed (each layer's shuffle comes from the seed and the layer's name).
 
     Every row has a ``status``: "ok"; "partial" (a fit failed, ``message`` says which
     and why; the other columns are filled); "failed" (the layer could not be read or
@@ -102,7 +109,8 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
     (docs/analysis.md, "Training runs").
     """
     kw = dict(layers=layers, min_evals=min_evals, max_evals=max_evals, fits=fits, conv=conv,
-              workers=workers, device=device, progress=progress, client=client)
+              workers=workers, device=device, progress=progress, client=client,
+              randomize=randomize)
     if base is not None:
         kw["base"] = base
     from ._checkpoints import analyse_checkpoints, checkpoint_sources
@@ -115,10 +123,12 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
 
 
 def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, device, progress,
-                  keep_spectra: bool, max_evals=MAX_EVALS, client=None, base=None):
+                  keep_spectra: bool, max_evals=MAX_EVALS, client=None, base=None,
+                  randomize=False):
     """(table, {name: eigenvalues}) - the one per-layer loop behind analyze() and run()."""
     import pandas as pd
 
+    randomize = randomize_seed(randomize)
     min_evals = check_positive_int("min_evals", min_evals)
     if max_evals is not None:
         max_evals = check_positive_int("max_evals", max_evals)
@@ -145,6 +155,8 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
         from ._dask import wire_specs
         specs = wire_specs(specs, describe_source(model_or_path))
     kw = dict(min_evals=min_evals, max_evals=max_evals, steps=steps, conv=conv, device=device)
+    if randomize is not None:
+        kw["randomize"] = randomize
     total, rows, spectra = len(specs), [], {}
 
     def collect(i, spec, result):
@@ -169,10 +181,24 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
             futures = [pool.submit(_analyse, spec, **kw) for spec in specs]
             for i, (spec, fut) in enumerate(zip(specs, futures), 1):
                 collect(i, spec, fut.result())
-    cols = {c: [r[c] for r in rows] for c in COLUMNS}
+    names = COLUMNS + (TRAP_COLUMNS if randomize is not None else [])
+    cols = {c: [r.get(c, math.nan) for r in rows] for c in names}
     for c in INT_COLUMNS:        # nullable integers: <NA> where not computed
-        cols[c] = pd.array([_int64_or_na(v) for v in cols[c]], dtype="Int64")
-    return pd.DataFrame(cols, columns=COLUMNS), spectra
+        if c in cols:
+            cols[c] = pd.array([_int64_or_na(v) for v in cols[c]], dtype="Int64")
+    return pd.DataFrame(cols, columns=names), spectra
+
+
+def randomize_seed(randomize) -> int | None:
+    """The traps seed of ``randomize=``: None for False, 0 for True, an int >= 0 as it is."""
+    if randomize is None or randomize is False:
+        return None
+    if randomize is True:
+        return 0
+    if isinstance(randomize, (int, np.integer)) and randomize >= 0:
+        return int(randomize)
+    raise ValueError(f"randomize must be True, False or a seed (an int >= 0), got "
+                     f"{randomize!r}")
 
 
 def _int64_or_na(v):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ._checkpoints import RunAnalysis, analyse_checkpoints, checkpoint_sources
-from ._pipeline import MAX_EVALS, analyse_model, describe_source
+from ._pipeline import MAX_EVALS, Progress, analyse_model, describe_source
 from ._summary import ModelSummary, summarize
 
 __all__ = ["Analysis", "run"]
@@ -55,31 +55,24 @@ class Analysis:
                 "htmp_scale": num("htmp_scale"), "alpha": num("alpha"), "xmin": num("xmin")}
 
 
-def run(model_or_path, **analyze_kwargs):
-    """Analyse a model like :func:`htmp.analyze` and keep each layer's eigenvalues.
-
-    Takes the same keyword arguments as :func:`htmp.analyze` (``layers``, ``min_evals``,
-    ``max_evals``, ``fits``, ``conv``, ``workers``, ``device``, ``progress``, ``client``,
-    ``base``) and runs
-    the same per-layer code; ``run(m).table`` equals ``analyze(m)``.  The eigenvalues cost 8 bytes each
-    (N per layer), far less than the weights.
+def run(model_or_path, *, layers=None, min_evals: int = 8,
+        max_evals: int | None = MAX_EVALS, fits=("mp", "htmp", "powerlaw"),
+        conv: str = "flatten", workers: int = 1, device: str = "cpu",
+        progress: Progress | None = None, every: int = 1, client=None, base=None,
+        randomize: bool | int = False):
+    """Analyse a model like :func:`htmp.analyze` (same arguments, same per-layer code;
+    ``run(m).table`` equals ``analyze(m)``) and keep each layer's eigenvalues, which cost
+    8 bytes each (N per layer), far less than the weights.
 
     Several checkpoints (a list or tuple, or a run folder; ``every=`` as in
     :func:`htmp.analyze`) give a :class:`RunAnalysis`: the long table and one
     :class:`Analysis` per checkpoint.
     """
-    bad = set(analyze_kwargs) - {"layers", "min_evals", "max_evals", "fits", "conv", "workers",
-                                 "device", "progress", "every", "client", "base"}
-    if bad:
-        raise TypeError(f"run() got unexpected keyword argument(s) {sorted(bad)}; it takes "
-                        f"htmp.analyze's: layers, min_evals, max_evals, fits, conv, workers, device, "
-                        f"progress, every, client, base")
-    kw = dict(layers=None, min_evals=8, max_evals=MAX_EVALS, fits=("mp", "htmp", "powerlaw"), conv="flatten",
-              workers=1, device="cpu", progress=None, client=None)
-    every = analyze_kwargs.pop("every", 1)
-    kw.update(analyze_kwargs)
-    if kw.get("base", 1) is None:
-        del kw["base"]
+    kw = dict(layers=layers, min_evals=min_evals, max_evals=max_evals, fits=fits, conv=conv,
+              workers=workers, device=device, progress=progress, client=client,
+              randomize=randomize)
+    if base is not None:
+        kw["base"] = base
     items = checkpoint_sources(model_or_path, every)
     if items is not None:
         table, analyses = analyse_checkpoints(items, keep_spectra=True, **kw)

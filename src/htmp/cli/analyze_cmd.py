@@ -167,7 +167,7 @@ def check_report_dir(report: Path, option: str = "--report") -> None:
 FLAGS = {"min_evals": "--min-evals", "max_evals": "--max-evals", "workers": "--workers",
          "every": "--every", "fits": "--fits", "conv": "--conv", "layers": "--layers",
          "device": "--device", "n_workers": "--dask-workers", "scheduler": "--scheduler",
-         "base": "--base"}
+         "base": "--base", "randomize": "--randomize"}
 
 
 class Conv(str, Enum):
@@ -301,6 +301,10 @@ def analyze_command(
                                help="Also write one PNG per analysed layer to DIR (its ESD, "
                                     "linear and log-log, with the fits: htmp.plot_layer); "
                                     "one sub-folder per checkpoint for several."),
+    randomize: bool = typer.Option(False, "--randomize",
+                                   help="Also count correlation traps (WeightWatcher's "
+                                        "randomize): each layer's entries shuffled (seed 0), "
+                                        "its MP fit and num_traps, as extra columns."),
 ) -> None:
     """Per-layer MP / HTMP / power-law fits and phases of a model's weights."""
     if scheduler is not None and dask_workers is not None:
@@ -322,7 +326,7 @@ def analyze_command(
         with _cluster(scheduler, dask_workers) as client:
             analysis = _run(source, show, layers=layers, min_evals=min_evals, workers=workers,
                             device=device.value, max_evals=max_evals or None, every=every,
-                            client=client, fits=fit_list, conv=conv.value,
+                            client=client, fits=fit_list, conv=conv.value, randomize=randomize,
                             **({"base": base} if base is not None else {}))
     except (ValueError, TypeError, ImportError, RuntimeError, OSError) as err:
         fail(flagged(str(err), FLAGS))

@@ -7,6 +7,10 @@
 * :func:`fit_powerlaw` - WeightWatcher-compatible Clauset tail fit (its ``alpha``).
 * :func:`compare_mp_htmp` - MP vs HTMP fitted the same way on one common set of eigenvalues
   (KS of each, log-likelihood ratio, fit quality, kappa with its 95 % interval).
+* :func:`ww_metrics` - WeightWatcher's norm metrics (norm, log_norm, spectral_norm,
+  stable_rank, alpha_weighted, log_alpha_norm) under its names and conventions.
+* :func:`correlation_traps` - WeightWatcher's ``randomize``: the MP fit of the element-wise
+  shuffled W and ``num_traps``.
 * :func:`phase` - the 5+1 phases of Martin & Mahoney from that evidence (or "unresolved").
 
 Every fit returns a frozen dataclass with ``status``/``message``; a failed fit has
@@ -20,6 +24,8 @@ from .inverse_fit import InvGammaFit, fit_invgamma
 from .mp_fit import MPFit, fit_mp, tw_edge
 from .phases import LABELS, PHASES, UNRESOLVED, PhaseResult, phase
 from .powerlaw_fit import PowerLawFit, fit_powerlaw
+from .traps import CorrelationTraps, correlation_traps, randomize_weights
+from .ww_metrics import WW_METRICS, WWMetrics, ww_metrics
 
 __all__ = [
     "FitResult", "esd", "ESDResult",
@@ -28,5 +34,7 @@ __all__ = [
     "fit_invgamma", "InvGammaFit",
     "fit_powerlaw", "PowerLawFit",
     "compare_mp_htmp", "Comparison", "ks_critical",
+    "ww_metrics", "WWMetrics", "WW_METRICS",
+    "correlation_traps", "CorrelationTraps", "randomize_weights",
     "phase", "PhaseResult", "PHASES", "LABELS", "UNRESOLVED",
 ]
