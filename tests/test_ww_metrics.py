@@ -137,7 +137,7 @@ def test_traps_are_reproducible_and_need_an_rng():
     with pytest.raises(ValueError, match="margin must be a finite number >= 0"):
         correlation_traps(W, rng=0, margin=-1)
     d = a.to_dict()
-    assert d["num_traps"] == a.num_traps and d["mp"]["sigma2"] == a.mp.sigma2
+    assert d["num_traps"] == a.num_traps and d["mp"]["scale"] == a.mp.scale
 
 
 def test_randomize_weights_permutes_entries_per_slice():

@@ -132,7 +132,7 @@ def _traps(W, row, notes, *, seed, conv, device):
         row["rand_mp_status"] = "failed"
         notes.append(f"traps: {type(err).__name__}: {err}")
         return
-    row.update(rand_mp_scale=t.mp.sigma2, rand_mp_bulk_max=t.mp.bulk_max,
+    row.update(rand_mp_scale=t.mp.scale, rand_mp_bulk_max=t.mp.bulk_max,
                rand_mp_threshold=t.mp.threshold, rand_lambda_max=t.lambda_max,
                rand_mp_status=t.mp.status,
                num_traps=math.nan if t.num_traps is None else t.num_traps)

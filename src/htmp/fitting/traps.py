@@ -50,7 +50,7 @@ class CorrelationTraps(FitResult):
     """Result of :func:`correlation_traps`.
 
     ``eigenvalues``: the ESD of the randomised W (htmp's normalisation, W Wᵀ / M;
-    ascending, read-only).  ``mp``: :func:`fit_mp` of that ESD (``mp.sigma2``,
+    ascending, read-only).  ``mp``: :func:`fit_mp` of that ESD (``mp.scale``,
     ``mp.bulk_max``, ``mp.threshold``; ``mp.status`` "failed" with a ``message`` for a
     degenerate spectrum, then ``num_traps`` is None and ``traps`` empty).  ``num_traps``:
     eigenvalues above ``mp.threshold``; ``traps``: those eigenvalues.  ``lambda_max``: the
