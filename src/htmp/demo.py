@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ensembles
-from .analysis._format import kappa_text, weak_reasons
+from .analysis import kappa_text, weak_reasons
 from .laws import HTMP, InverseHTMP, MarchenkoPastur
 
 __all__ = ["main", "summary_rows", "make_figure", "run_phases", "format_phase_table"]

@@ -23,7 +23,7 @@ import sys
 
 import typer
 
-from ..report._safe import printable
+from ..report import printable
 
 __all__ = ["out", "fail", "dumps", "finite_or_none", "flagged"]
 

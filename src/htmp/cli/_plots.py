@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..report._safe import printable
+from ..report import printable
 from ._io import fail
 
 __all__ = ["write_layer_plots", "file_stem"]

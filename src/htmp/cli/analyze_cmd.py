@@ -1,7 +1,7 @@
 """``htmp analyze``: per-layer table of a model file or folder (results on stdout).
 
 Names come from the model file and may hold anything: the table, markdown and CSV write
-them through :mod:`htmp.report._safe` (control characters and lone surrogates escaped,
+them through :func:`htmp.report.printable` and :func:`htmp.report.csv_frame` (control characters and lone surrogates escaped,
 CSV formulas neutralised); JSON keeps them exact.  The table is printed before the
 report is written, so a report that fails never costs the table.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import typer
 
-from ..report._safe import csv_frame, printable
+from ..report import csv_frame, printable
 from ._io import dumps, fail, flagged, out
 from .app import app
 
@@ -94,7 +94,7 @@ def _summary_text(s) -> str:
 def human_table(df) -> str:
     """The short columns as text; kappa written as a value, "MP-like (≥ lo)" or "≤ hi" (a
     bound is never printed as a value), "(weak)" after a weak verdict."""
-    from ..analysis._format import kappa_text, weak_reasons
+    from ..analysis import kappa_text, weak_reasons
 
     t = df[[c for c in ["model"] + _SHORT if c in df.columns]].copy()
     for col in ("model", "name", "type", "shape", "fit_quality", "status"):
@@ -125,7 +125,7 @@ def _run(source, show_progress, *, every=1, **kw):
         warnings.simplefilter("ignore", RuntimeWarning)
         if not show_progress:
             return run(source, every=every, **kw)
-        from ..analysis._checkpoints import checkpoint_sources
+        from ..analysis import checkpoint_sources
         from ..nn import weight_specs
 
         items = checkpoint_sources(source, every) or [("", None, source)]
@@ -143,7 +143,7 @@ def _cluster(scheduler, dask_workers):
     else a context holding None."""
     if scheduler is None and dask_workers is None:
         return contextlib.nullcontext()
-    from ..analysis._dask import dask_client
+    from ..analysis import dask_client
 
     return dask_client(scheduler, dask_workers)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from ..report._safe import printable
+from ..report import printable
 from ._io import dumps, fail, flagged, out
 from .app import app
 

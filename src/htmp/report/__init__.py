@@ -3,6 +3,9 @@
 * :func:`write_report` - one or several analyses -> ``out_dir/index.html`` (inline CSS,
   figures as base64 PNG data URIs, no JavaScript; opens offline).
 * :mod:`htmp.report.figures` - the figures (``ax=`` in, ``ax`` out), matplotlib object API.
+* :func:`printable`, :func:`csv_text`, :func:`csv_frame` - names from a model file made safe
+  to print, to put in a CSV cell and to encode (control characters escaped, formulas
+  neutralised; docs/security.md).
 
 Needs matplotlib (``pip install htmp[plot]``), imported when a report is written, so
 ``import htmp`` (which imports this package) does not import it.
@@ -11,7 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["write_report"]
+from ._safe import csv_frame, csv_text, printable
+
+__all__ = ["write_report", "printable", "csv_text", "csv_frame"]
 
 
 def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96) -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import html
 import math
 
-from ..analysis._format import kappa_text, weak_reasons
-from ..analysis._format import num as _num
+from ..analysis import cell_float
+from ..analysis import kappa_text, weak_reasons
 from ._safe import printable
 
 __all__ = ["fmt", "layer_notes", "summary_cards", "phase_glossary", "phase_definitions"]
@@ -35,11 +35,11 @@ def _e(text) -> str:
 
 def _mp_note(r):
     st = r["mp_status"]
-    if st == "failed" or (st == "" and not math.isfinite(_num(r["mp_scale"]))):
+    if st == "failed" or (st == "" and not math.isfinite(cell_float(r["mp_scale"]))):
         return "bad", f"MP fit failed: {_e(_msg(r, 'mp'))}"
     if st == "":
         return "muted", "MP fit not requested."
-    ns = int(_num(r["n_spikes"])) if math.isfinite(_num(r["n_spikes"])) else 0
+    ns = int(cell_float(r["n_spikes"])) if math.isfinite(cell_float(r["n_spikes"])) else 0
     spikes = ("no eigenvalue above the spike threshold" if ns == 0 else
               f"{ns} eigenvalue{'s' if ns > 1 else ''} above the spike threshold "
               f"{fmt(r['mp_threshold'])}")
@@ -55,20 +55,20 @@ def _comparison_note(r):
         return "muted", "MP vs HTMP comparison not made (not requested, or it raised: see below)."
     if st == "failed":
         return "bad", f"MP vs HTMP comparison failed: {_e(_msg(r, 'htmp'))}"
-    n_used, aside = fmt(r["n_used"]), _num(r["n_set_aside"])
-    zero = _num(r["n_zero"])
+    n_used, aside = fmt(r["n_used"]), cell_float(r["n_set_aside"])
+    zero = cell_float(r["n_zero"])
     setdesc = f"the same {n_used} eigenvalues"
     extra = []
     if aside > 0:
         extra.append(f"the top {fmt(aside)} set aside as spikes for both laws")
-    if _num(r["n_excess"]) > 0:
+    if cell_float(r["n_excess"]) > 0:
         extra.append(f"{fmt(r['n_excess'])} more MP spikes beyond the spike budget kept in")
     if zero > 0:
         extra.append(f"{fmt(zero)} numerically zero ones counted as 'below the tolerance'")
     if extra:
         setdesc += " (" + "; ".join(extra) + ")"
     ks = (f"KS distance MP {fmt(r['mp_ks'])}" + (f", HTMP {fmt(r['htmp_ks'])}"
-                                                 if math.isfinite(_num(r["htmp_ks"])) else "")
+                                                 if math.isfinite(cell_float(r["htmp_ks"])) else "")
           + f" (95 % critical value {fmt(r['ks_crit'])})")
     if st == "too-few":
         return "warn", (f"On {setdesc}: {ks}. Too few eigenvalues for a κ fit: no κ, and no "
@@ -92,9 +92,9 @@ def _pl_note(r):
     st = r["powerlaw_status"]
     if st == "":
         return "muted", "Power-law fit not made."
-    if st != "ok" and not math.isfinite(_num(r["alpha"])):
+    if st != "ok" and not math.isfinite(cell_float(r["alpha"])):
         return "bad", f"Power-law fit {st}: {_e(_msg(r, 'powerlaw'))}"
-    nt = _num(r["n_tail"])
+    nt = cell_float(r["n_tail"])
     se = fmt(r["alpha_se"])
     text = (f"Power-law tail (WeightWatcher-compatible): α = {fmt(r['alpha'])}"
             + (f" ± {se}" if se else "") + f", fitted to the {fmt(nt)} eigenvalues above "
@@ -124,9 +124,9 @@ def layer_notes(r) -> list:
         notes.append(("warn" if weak or r["phase"] == "unresolved" else "",
                       f"Why <b>{_e(r['phase'])}</b>: {_e(r['phase_reason'])}."
                       + (f" <b>Weak verdict</b>: {_e('; '.join(weak))}." if weak else "")))
-    zero = _num(r["n_zero"])
+    zero = cell_float(r["n_zero"])
     if math.isfinite(zero) and zero > 0:
-        notes.append(("warn" if zero / _num(r["n_evals"]) > 0.2 else "",
+        notes.append(("warn" if zero / cell_float(r["n_evals"]) > 0.2 else "",
                       f"{fmt(zero)} of {fmt(r['n_evals'])} eigenvalues are numerically zero "
                       f"(rank {fmt(r['rank'])})."))
     notes += [_comparison_note(r), _mp_note(r), _pl_note(r)]

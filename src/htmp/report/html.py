@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..analysis import Analysis, RunAnalysis
 from ..nn import depth_key
-from ..analysis._format import kappa_text, weak_reasons
+from ..analysis import kappa_text, weak_reasons
 from ._safe import printable
 from ._text import _e, fmt, layer_notes, phase_glossary, summary_cards
 from .figures import (PHASE_COLORS, layer_fit, new_figure, plot_esd, plot_models,
