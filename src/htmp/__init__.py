@@ -12,14 +12,20 @@ alpha   in :mod:`htmp.laws`, the Laguerre exponent of nu_{alpha,c}; WeightWatche
         inverse-HTMP spectrum is ``InverseHTMP.tail_index + 1`` (density exponent)
 scale   sigma^2, the mean of MP/HTMP (WeightWatcher's sigma^2 of the MP fit)
 """
-from . import laws, repulsion
-from . import fitting
-from .fitting import esd, phase, fit_mp, fit_htmp, fit_inverse_htmp, fit_invgamma, fit_powerlaw
-from .laws import HTMP, InverseHTMP, MarchenkoPastur, TrinhTrinh
-from .repulsion import estimate_kappa, kappa_closed_form
+from . import fitting, laws, report, repulsion
 from .analysis import analyze
-from . import report
+from .fitting import (
+           esd,
+           fit_htmp,
+           fit_inverse_htmp,
+           fit_invgamma,
+           fit_mp,
+           fit_powerlaw,
+           phase,
+)
+from .laws import HTMP, InverseHTMP, MarchenkoPastur, TrinhTrinh
 from .plotting import plot_layer
+from .repulsion import estimate_kappa, kappa_closed_form
 
 __all__ = ["HTMP", "InverseHTMP", "MarchenkoPastur", "TrinhTrinh", "laws", "repulsion", "estimate_kappa",
            "kappa_closed_form",

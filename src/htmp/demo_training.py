@@ -158,8 +158,8 @@ def load_data(name: str = "mnist1d", *, seed: int = 0):
 # -- model ---------------------------------------------------------------------------------------
 def _ntk_modules():
     import torch
-    from torch import nn
     import torch.nn.functional as F
+    from torch import nn
 
     class NTKLinear(nn.Module):
         def __init__(self, n_in, n_out):

@@ -15,13 +15,13 @@
 
 pandas is imported when :func:`analyze` runs (``pip install pandas``).
 """
-from ._checkpoints import checkpoint_sources
+from ._checkpoints import RunAnalysis, checkpoint_sources
 from ._dask import dask_client
 from ._device import DEVICES
-from ._format import kappa_text, num as cell_float, weak_reasons
+from ._format import kappa_text, weak_reasons
+from ._format import num as cell_float
 from ._layer import COLUMNS, FITS, TRAP_COLUMNS
 from ._pipeline import analyze
-from ._checkpoints import RunAnalysis
 from ._run import Analysis, run
 from ._summary import ModelSummary, summarize
 

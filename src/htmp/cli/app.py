@@ -41,7 +41,9 @@ def main() -> None:  # console-script entry point
 
 
 # Subcommands (each module defines its command on `app`).
-from . import law_cmd  # noqa: E402,F401
-from . import kappa_cmd  # noqa: E402,F401
-from . import fit_cmd  # noqa: E402,F401
-from . import analyze_cmd  # noqa: E402,F401
+from . import (
+    analyze_cmd,  # noqa: E402,F401
+    fit_cmd,  # noqa: E402,F401
+    kappa_cmd,  # noqa: E402,F401
+    law_cmd,  # noqa: E402,F401
+)

@@ -6,8 +6,13 @@ from typing import List, Optional
 
 import typer
 
-from ..repulsion.fixed_point import (MAX_ITER, MAX_N, MAX_SAMPLES, N_LABELLINGS,
-                                     check_work)
+from ..repulsion.fixed_point import (
+    MAX_ITER,
+    MAX_N,
+    MAX_SAMPLES,
+    N_LABELLINGS,
+    check_work,
+)
 from ..repulsion.structures import LABEL_INVARIANT
 from ._io import dumps, fail, flagged, out
 from .app import app

@@ -16,8 +16,8 @@
 Every fit returns a frozen dataclass with ``status``/``message``; a failed fit has
 NaN values and says why, it never invents a number.
 """
-from .compare import Comparison, compare_mp_htmp, ks_critical
 from ._results import FitResult
+from .compare import Comparison, compare_mp_htmp, ks_critical
 from .esd import ESDResult, esd
 from .htmp_fit import HTMPFit, fit_htmp, fit_inverse_htmp, kappa_mp
 from .inverse_fit import InvGammaFit, fit_invgamma

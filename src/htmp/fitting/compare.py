@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-
 from ._profile import FINE, Profile
 from ._results import FitResult, degenerate_note, ks_critical, ks_statistic
 from ._spectrum import resolve

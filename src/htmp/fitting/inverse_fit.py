@@ -42,7 +42,7 @@ class InvGammaFit(FitResult):
 
     @property
     def law(self):
-        from scipy import stats     # scipy.stats costs ~0.3 s to import: only when asked
+        from scipy import stats  # scipy.stats costs ~0.3 s to import: only when asked
         return stats.invgamma(self.a, scale=self.b)
 
 
@@ -55,7 +55,7 @@ def _info_det(a: float, trigamma: float) -> float:
 
 def fit_invgamma(eigs, *, max_iter: int = 100, rtol: float = 1e-12) -> InvGammaFit:
     """Fit the inverse-Gamma law to the positive eigenvalues (zeros are set aside)."""
-    from scipy import special    # not at import time: `import htmp` stays light
+    from scipy import special  # not at import time: `import htmp` stays light
     sp = resolve(eigs, need_gamma=False, min_size=2)
     x = sp.positive
     inv = 1.0 / x

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._results import FitResult
 from .esd import ESDResult, _check_matrix, esd
 from .mp_fit import MPFit, fit_mp
-from ._results import FitResult
 
 __all__ = ["CorrelationTraps", "correlation_traps", "randomize_weights", "traps_of"]
 

@@ -79,7 +79,7 @@ class MarchenkoPastur(Law):
 
     def _moment(self, k, gamma, scale):
         # Narayana polynomials: m_k = scale^k sum_{r=0}^{k-1} gamma^r/(r+1) C(k,r) C(k-1,r)
-        from scipy.special import comb    # lazy: scipy.special costs ~0.2 s to import
+        from scipy.special import comb  # lazy: scipy.special costs ~0.2 s to import
         r = np.arange(k)
         coef = comb(k, r) * comb(k - 1, r) / (r + 1)
         return scale ** k * np.polynomial.polynomial.polyval(gamma, coef)

@@ -4,8 +4,7 @@ from __future__ import annotations
 import html
 import math
 
-from ..analysis import cell_float
-from ..analysis import kappa_text, weak_reasons
+from ..analysis import cell_float, kappa_text, weak_reasons
 from ._safe import printable
 
 __all__ = ["fmt", "layer_notes", "summary_cards", "phase_glossary", "phase_definitions"]
@@ -154,7 +153,8 @@ def summary_cards(s) -> str:
 
 def phase_definitions() -> dict:
     """label -> (what it looks like, the rule that gives it), thresholds from the library."""
-    from ..fitting import compare, phases as ph
+    from ..fitting import compare
+    from ..fitting import phases as ph
 
     mp_ok = "MP fits (its KS distance within the 95 % critical value)"
     htmp_wins = (f"HTMP beats MP on the same eigenvalues (log-likelihood ratio ≥ "

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import LogFormatter, NullLocator
 
 from ..fitting import LABELS
 from ..laws import HTMP, MarchenkoPastur

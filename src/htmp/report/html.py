@@ -5,13 +5,21 @@ import math
 import re
 from pathlib import Path
 
-from ..analysis import Analysis, RunAnalysis
+from ..analysis import Analysis, RunAnalysis, kappa_text, weak_reasons
 from ..nn import depth_key
-from ..analysis import kappa_text, weak_reasons
 from ._safe import printable
 from ._text import _e, fmt, layer_notes, phase_glossary, summary_cards
-from .figures import (PHASE_COLORS, layer_fit, new_figure, plot_esd, plot_models,
-                      plot_overview, plot_phase_grid, short_names, to_data_uri)
+from .figures import (
+    PHASE_COLORS,
+    layer_fit,
+    new_figure,
+    plot_esd,
+    plot_models,
+    plot_overview,
+    plot_phase_grid,
+    short_names,
+    to_data_uri,
+)
 
 __all__ = ["write_report"]
 
