@@ -43,6 +43,7 @@ import numpy as np
 from scipy.linalg import eigvalsh_tridiagonal
 
 from .._validation import check_param, check_positive_int
+from ..fitting import FitResult
 
 __all__ = [
     "SpectrumHistogram",
@@ -59,11 +60,12 @@ _CHUNK_ELEMENTS = 1 << 17      # size of the (S, K) work arrays per shift chunk
 
 
 @dataclass(frozen=True, eq=False)
-class SpectrumHistogram:
+class SpectrumHistogram(FitResult):
     """Eigenvalue counts in bins ``[edges[j], edges[j+1])`` (the last bin closed).
 
     Same convention as ``numpy.histogram``.  ``n`` is the matrix size;
-    ``n_below``/``n_above`` count the eigenvalues outside the edges.
+    ``n_below``/``n_above`` count the eigenvalues outside the edges.  ``to_dict`` as every
+    htmp result (arrays as lists); ``to_frame`` gives one row per bin.
     """
 
     counts: np.ndarray
@@ -82,18 +84,12 @@ class SpectrumHistogram:
         """Bin mid-points."""
         return 0.5 * (self.edges[:-1] + self.edges[1:])
 
-    def to_dict(self) -> dict:
-        """Columns ``left, right, count, density`` as arrays, plus the scalars."""
-        return {"left": self.edges[:-1], "right": self.edges[1:], "count": self.counts,
-                "density": self.density, "n": self.n, "n_below": self.n_below,
-                "n_above": self.n_above}
-
     def to_frame(self):
         """One row per bin (needs pandas)."""
         import pandas as pd
 
-        d = self.to_dict()
-        return pd.DataFrame({k: d[k] for k in ("left", "right", "count", "density")})
+        return pd.DataFrame({"left": self.edges[:-1], "right": self.edges[1:],
+                             "count": self.counts, "density": self.density})
 
 
 def _as_band(main, off, names=("diag", "offdiag")) -> tuple[np.ndarray, np.ndarray]:
