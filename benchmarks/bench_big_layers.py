@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _peak import PEAK_MB  # noqa: E402 - benchmarks/ is sys.path[0] for a script
+
 HERE = Path(__file__).resolve().parent
 FULL = {"d": 4096, "ff": 11008}
 QUICK = {"d": 1024, "ff": 2752}
@@ -49,16 +51,9 @@ import json, os, resource, sys, time
 import numpy as np
 mode, folder = sys.argv[1], sys.argv[2]
 
-def rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
 import scipy.linalg, scipy.linalg.blas
 import htmp, htmp.nn
-base = rss_mb()
+base = peak_mb()
 out = dict(mode=mode)
 if mode == "floor":
     per = {}
@@ -94,7 +89,7 @@ else:
     out["per_layer"] = dict(zip(df["name"], df["seconds"]))
     out["status"] = sorted(set(df["status"]))
     out["table"] = df.drop(columns=["seconds"]).to_json()
-out["rss_above_base_mb"] = rss_mb() - base
+out["rss_above_base_mb"] = peak_mb() - base
 print("RESULT " + json.dumps(out))
 """
 
@@ -131,7 +126,7 @@ def child(mode: str, folder: Path, src: Path) -> dict:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                PYTHONPATH=str(src) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, mode, str(folder)], env=env,
+    proc = subprocess.run([sys.executable, "-c", PEAK_MB + CHILD, mode, str(folder)], env=env,
                           capture_output=True, text=True)
     wall = time.perf_counter() - t
     if proc.returncode != 0:

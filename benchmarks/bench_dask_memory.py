@@ -20,6 +20,8 @@ import tempfile
 
 import numpy as np
 
+from _peak import PEAK_MB  # noqa: E402 - benchmarks/ is sys.path[0] for a script
+
 SHAPES = [(1024, 4096), (4096, 4096), (4096, 11008)]
 
 CHILD = r"""
@@ -28,20 +30,15 @@ import numpy as np
 import htmp, htmp.nn
 from htmp.analysis._dask import _task, wire_specs
 path, tiny = sys.argv[1], sys.argv[2]
-def hwm_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
 kw = dict(min_evals=8, max_evals=None, steps=("mp", "htmp", "powerlaw", "phase"),
           conv="flatten", device="cpu")
 _task(wire_specs(htmp.nn.weight_specs(tiny), tiny)[0], False, kw)     # warm-up
-base = hwm_mb()
+base = peak_mb()
 spec, = wire_specs(htmp.nn.weight_specs(path), path)
 t0 = time.perf_counter()
 row, _ = _task(spec, False, kw)
 print(json.dumps(dict(shape=row["shape"], status=row["status"], base_mb=base,
-                      peak_above_base_mb=hwm_mb() - base,
+                      peak_above_base_mb=peak_mb() - base,
                       seconds=time.perf_counter() - t0)))
 """
 
@@ -66,7 +63,7 @@ def main(shapes) -> None:
         for a, b in shapes:
             path = os.path.join(tmp, f"w{a}x{b}.safetensors")
             save_file({"w": rng.standard_normal((a, b)).astype(np.float32)}, path)
-            out = subprocess.run([sys.executable, "-c", CHILD, path, tiny], check=True,
+            out = subprocess.run([sys.executable, "-c", PEAK_MB + CHILD, path, tiny], check=True,
                                  capture_output=True, text=True).stdout
             r = json.loads(out.splitlines()[-1])
             os.remove(path)

@@ -24,6 +24,8 @@ import tempfile
 
 import numpy as np
 
+from _peak import PEAK_MB  # noqa: E402 - benchmarks/ is sys.path[0] for a script
+
 SHAPES = [(4096, 2560)] + [(2048, 2048)] * 8 + [(2048, 1536)]   # 40 MB + 8 x 16 MB + 12 MB
 
 CHILD = r"""
@@ -31,15 +33,7 @@ import json, resource, sys, tracemalloc
 import numpy as np
 import htmp.nn, safetensors.numpy
 mode, path = sys.argv[1], sys.argv[2]
-def rss_mb():
-    # VmHWM (peak RSS of this process image); getrusage's ru_maxrss is inherited from the
-    # parent across fork+exec on Linux, so it would report the parent's peak.
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-base = rss_mb()
+base = peak_mb()
 tracemalloc.start()
 if mode == "load_file":
     d = safetensors.numpy.load_file(path)
@@ -57,7 +51,7 @@ else:
         del w
 peak_tm = tracemalloc.get_traced_memory()[1] / 2**20
 print(json.dumps(dict(mode=mode, n=n, largest_mb=largest / 2**20, base_mb=base,
-                      rss_above_base_mb=rss_mb() - base, tracemalloc_peak_mb=peak_tm)))
+                      rss_above_base_mb=peak_mb() - base, tracemalloc_peak_mb=peak_tm)))
 """
 
 
@@ -83,7 +77,7 @@ def main() -> None:
               f"{'tracemalloc peak MB':>20}")
         for mode, path in (("iter", p32), ("iter-bf16", p16), ("load_file", p32),
                            ("analyze", p32)):
-            out = subprocess.run([sys.executable, "-c", CHILD, mode, path], check=True,
+            out = subprocess.run([sys.executable, "-c", PEAK_MB + CHILD, mode, path], check=True,
                                  capture_output=True, text=True).stdout
             r = json.loads(out)
             print(f"{mode:>10} {sizes[path]:>8.1f} {r['largest_mb']:>10.1f} "
