@@ -11,7 +11,7 @@ or a run of elements of one large tensor) of at most ``max_chunk_bytes`` of Jaco
 columns; for each chunk the columns J_c come from ``torch.func.jacrev`` restricted to
 that chunk (the other parameters held fixed through ``functional_call``), are converted
 to float64 (64 MiB of columns at a time) and added as ``G += J_c J_cᵀ``
-(``torch.addmm``), then freed.  Peak memory is ``8 (n k)^2`` bytes for G plus about one chunk; the eigenvalues
+(``torch.addmm``, upper triangle only), then freed.  Peak memory is ``8 (n k)^2`` bytes for G plus about one chunk; the eigenvalues
 come from LAPACK ``eigvalsh`` (``torch.linalg.eigvalsh`` on CUDA), float64 throughout,
 so they are accurate to about ``n k eps lambda_max`` in absolute terms; eigenvalues at
 that level (G is singular when P < n k) may be slightly negative.
@@ -189,14 +189,17 @@ def _chunk_jacobian(model, base: dict, buffers: dict, chunk: list, X, per_sample
     return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
 
 
-def _accumulate(G, Jc, torch, block_bytes: int = 64 * 2**20) -> None:
-    """``G += Jc Jcᵀ`` in float64, converting ``Jc`` to float64 a block of columns at a time
-    (``torch.addmm``: MKL's dgemm beats OpenBLAS's dsyrk here despite twice the flops)."""
+def _accumulate(G, Jc, torch, block_bytes: int = 64 * 2**20, row_blocks: int = 4) -> None:
+    """Upper triangle of ``G += Jc Jcᵀ`` in float64, converting ``Jc`` to float64 a block
+    of columns at a time.  ``torch.addmm`` on 4 block rows ``G[i:i+s, i:]`` (5/8 of the
+    full product's flops; 30 % faster than it, where OpenBLAS's dsyrk was 2x slower)."""
     rows, c = Jc.shape
     step = max(1, block_bytes // (8 * rows))
+    s = -(-rows // row_blocks)
     for a in range(0, c, step):
         blk = Jc[:, a:a + step].to(torch.float64)
-        G.addmm_(blk, blk.T)
+        for i in range(0, rows, s):
+            G[i:i + s, i:].addmm_(blk[i:i + s], blk[i:].T)
 
 
 def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
@@ -262,9 +265,10 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
         raise ValueError("the Jacobian of the model's outputs is not finite (NaN or inf "
                          "gradients)")
     if device == "cpu":
-        ev = scipy.linalg.eigvalsh(G.numpy(), overwrite_a=True, check_finite=False)
+        ev = scipy.linalg.eigvalsh(G.numpy(), lower=False, overwrite_a=True,
+                                   check_finite=False)
     else:
-        ev = torch.linalg.eigvalsh(G).cpu().numpy()
+        ev = torch.linalg.eigvalsh(G, UPLO="U").cpu().numpy()
     return NTKSpectrum(eigenvalues=_readonly(np.sort(ev)), n=n, k=k,
                        n_params=sum(p.numel() for p in params.values()),
                        n_chunks=len(chunks), per_sample=per_sample, dtype=str(dtype),
