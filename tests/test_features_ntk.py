@@ -75,6 +75,29 @@ def test_chunking_does_not_change_result():
                                    atol=1e-13 * results[-1].eigenvalues[-1])
 
 
+def test_batchnorm_in_training_mode_needs_whole_batch_and_is_left_unchanged():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.BatchNorm1d(8),
+                                torch.nn.ReLU(), torch.nn.Linear(8, 2)).double().train()
+    X = torch.randn(6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    params = {k: v.detach() for k, v in model.named_parameters()}
+
+    def f(p):   # the reference also works on copies of the buffers (updated in place)
+        b = {k: v.clone() for k, v in buffers.items()}
+        return functional_call(model, (p, b), (X,)).reshape(-1)
+
+    J = torch.cat([j.reshape(12, -1) for j in jacrev(f)(params).values()], dim=1)
+    ref = np.linalg.eigvalsh((J @ J.T).numpy())
+    res = ntk_eigvals(model, X, per_sample=False, max_chunk_bytes=12 * 8 * 7)
+    assert res.n_chunks > 1
+    assert np.max(np.abs(res.eigenvalues - ref)) <= 1e-12 * ref[-1]
+    for k, v in model.named_buffers():   # running statistics not updated
+        assert torch.equal(v, buffers[k]), k
+    with pytest.raises(ValueError, match="per_sample=True passes each sample alone"):
+        ntk_eigvals(model, X)
+
+
 def test_frozen_result_numpy_input_and_frozen_parameters():
     model = _mlp()
     model[2].weight.requires_grad_(False)        # only trainable parameters count

@@ -20,7 +20,8 @@ that level (G is singular when P < n k) may be slightly negative.
 over the samples of a batch-of-one forward, the torch.func NTK recipe): k backward
 passes per sample instead of n*k passes through the whole batch.  It assumes output i
 depends only on input i, true for a model in ``eval()`` mode; a model with BatchNorm in
-training mode couples the samples and needs ``per_sample=False``.
+training mode couples the samples and needs ``per_sample=False``.  Buffers are copied:
+a forward in training mode does not update the model's running statistics.
 """
 from __future__ import annotations
 
@@ -108,8 +109,10 @@ def _forward_k(model, state, X, per_sample: bool, torch) -> int:
         with torch.no_grad():
             out = functional_call(model, state, (x,))
     except (RuntimeError, ValueError, TypeError, IndexError) as err:
+        alone = (" (per_sample=True passes each sample alone, as a batch of one; "
+                 "per_sample=False passes the whole batch)") if per_sample else ""
         raise ValueError(f"X of shape {tuple(X.shape)} could not be passed through the "
-                         f"model: {err}") from err
+                         f"model{alone}: {err}") from err
     if not isinstance(out, torch.Tensor) or out.ndim < 1 or out.shape[0] != x.shape[0]:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(f"the model must return one tensor of shape (batch, ...), got "
@@ -167,7 +170,8 @@ def _chunk_jacobian(model, base: dict, buffers: dict, chunk: list, X, per_sample
                 # product makes it a copy, so the whole gradient is freed at once
                 t = torch.cat([flat[:a], t * 1.0, flat[b:]]).view(base[name].shape)
             params[name] = t
-        out = functional_call(model, (params, buffers), (x.unsqueeze(0) if per_sample else x,))
+        bufs = {k: v.clone() for k, v in buffers.items()}   # may be updated in place
+        out = functional_call(model, (params, bufs), (x.unsqueeze(0) if per_sample else x,))
         return out.reshape(-1)
 
     # a sliced tensor's backward forms its whole gradient for every output row being
@@ -241,7 +245,8 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
     params = _trainable(model, torch)
     dtype = next(iter(params.values())).dtype
     base = {name: p.detach().to(device) for name, p in model.named_parameters()}
-    buffers = {name: b.detach().to(device) for name, b in model.named_buffers()}
+    # copies: a forward in training mode updates buffers (BatchNorm's running stats)
+    buffers = {name: b.detach().clone().to(device) for name, b in model.named_buffers()}
     X = _as_batch(X, dtype, device, torch)
     n = X.shape[0]
     k = _forward_k(model, (base, buffers), X, per_sample, torch)
