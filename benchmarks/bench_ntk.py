@@ -1,0 +1,113 @@
+"""Empirical NTK eigenvalues: htmp.features.ntk_eigvals against the dense torch.func recipe.
+
+The recipe is the torch.func NTK tutorial's: the whole Jacobian from
+``vmap(jacrev(f_single), (None, 0))`` (per parameter tensor, float32), its Gram
+``sum_p J_p J_pᵀ`` in float32 (no concatenation of J), eigenvalues with LAPACK in float64;
+timed a second time with the Gram in float64 as ntk_eigvals forms it (the
+precision-matched comparison; the peak is that of the whole child, both Grams).
+ntk_eigvals computes the same Gram in float64 chunk by chunk (default 256 MiB of Jacobian
+columns).  Model: MLP 784 -> 2w -> w -> 10 (ReLU), n = 40 inputs, k = 10 outputs (a
+400 x 400 Gram).  Each run is a fresh child process; time is the call's wall time
+(after a warm-up call on 2 inputs), peak is the child's VmHWM (whole process, torch
+included).  The recipe is skipped when its float32 J would exceed 3 GB.
+
+    PYTHONPATH=src python benchmarks/bench_ntk.py        # writes benchmarks/out/ntk.md
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from _peak import PEAK_MB
+
+N, K = 40, 10
+WIDTHS = (64, 128, 256, 512, 768)
+RECIPE_LIMIT = 3e9      # bytes of float32 J
+
+CHILD = PEAK_MB + r'''
+import sys, time
+import numpy as np
+import torch
+from torch.func import functional_call, jacrev, vmap
+
+which, w, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(784, 2 * w), torch.nn.ReLU(),
+                            torch.nn.Linear(2 * w, w), torch.nn.ReLU(), torch.nn.Linear(w, 10))
+X = torch.randn(n, 784, generator=torch.Generator().manual_seed(1))
+
+def recipe(X, timing=None):
+    t0 = time.perf_counter()
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    f = lambda p, x: functional_call(model, p, (x.unsqueeze(0),)).reshape(-1)
+    jac = vmap(jacrev(f), (None, 0))(params, X)
+    rows = X.shape[0] * 10
+    Js = [j.reshape(rows, -1) for j in jac.values()]
+    t1 = time.perf_counter()
+    G = sum(j @ j.T for j in Js)
+    ev = np.linalg.eigvalsh(G.double().numpy())
+    t2 = time.perf_counter()
+    G64 = torch.zeros(rows, rows, dtype=torch.float64)   # the same Gram in float64
+    for j in Js:
+        for blk in j.split(max(1, 2**23 // rows), dim=1):
+            b = blk.double()
+            G64.addmm_(b, b.T)
+    ev64 = np.linalg.eigvalsh(G64.numpy())
+    t3 = time.perf_counter()
+    if timing is not None:
+        timing += [t1 - t0 + (t2 - t1), t1 - t0 + (t3 - t2)]
+    return ev64
+
+if which == "ntk":
+    from htmp.features import ntk_eigvals
+    run = lambda X: ntk_eigvals(model, X).eigenvalues
+else:
+    run = recipe
+run(X[:2])
+t = time.perf_counter()
+if which == "ntk":
+    ev = run(X)
+    t = time.perf_counter() - t
+    times = [t, t]
+else:
+    times = []
+    ev = recipe(X, times)
+print(*times, peak_mb(), ev[-1])
+'''
+
+
+def child(which: str, w: int) -> tuple[float, float, float, float]:
+    """(time with the float32 Gram, time with the float64 Gram, peak MiB, lambda_max)."""
+    out = subprocess.run([sys.executable, "-c", CHILD, which, str(w), str(N)],
+                         capture_output=True, text=True, check=True)
+    return tuple(map(float, out.stdout.split()))
+
+
+def main() -> None:
+    lines = ["| params | dense J (float32) | ntk_eigvals time | ntk_eigvals peak | "
+             "recipe time (f32 Gram) | recipe time (f64 Gram) | recipe peak | "
+             "ntk / recipe f32 | ntk / recipe f64 | rel. diff of λ_max |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for w in WIDTHS:
+        P = 784 * 2 * w + 2 * w + 2 * w * w + w + 10 * w + 10
+        dense = N * K * P * 4
+        t1, _, m1, top1 = child("ntk", w)
+        if dense <= RECIPE_LIMIT:
+            t32, t64, m2, top2 = child("recipe", w)
+            rec = (f"{t32:.2f} s", f"{t64:.2f} s", f"{m2:.0f} MiB", f"{t1 / t32:.2f}",
+                   f"{t1 / t64:.2f}", f"{abs(top1 - top2) / top2:.1e}")
+        else:
+            rec = ("skipped (J > 3 GB)", "", "", "", "", "")
+        lines.append(f"| {P:,} | {dense / 1e9:.2f} GB | {t1:.2f} s | {m1:.0f} MiB | "
+                     + " | ".join(rec) + " |")
+        print(lines[-1], flush=True)
+    table = "\n".join(lines) + "\n"
+    out = Path(__file__).parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / "ntk.md").write_text(f"n = {N} inputs, k = {K} outputs\n\n" + table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
