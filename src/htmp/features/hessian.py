@@ -139,33 +139,35 @@ class _Problem:
     def matvec(self, v):
         """Hessian (or Gauss-Newton) times ``v``, without the d x d matrix.
 
-        Reverse-over-reverse (``vjp`` of ``grad``; ``H`` is symmetric so ``v^T H = H v``),
-        with the pullback built once and reused for every vector.  (Forward-over-reverse,
-        ``jvp`` of ``grad``, fails in torch 2.13 on ``mse_loss`` with "ZeroTensors are
-        immutable".)
+        Reverse mode only: ``H v`` is the pullback of ``grad`` (``H`` is symmetric), and
+        ``J v`` the pullback of the (linear) map ``u -> J^T u``.  The pullbacks are built
+        once and reused for every vector.  Forward mode (``jvp``) is avoided: in torch 2.13
+        ``jvp`` of ``grad`` fails on ``mse_loss`` ("ZeroTensors are immutable") and its
+        first use emits a ``torch.jit.script`` DeprecationWarning.
         """
-        from torch.func import grad, jvp, vjp
+        from torch.func import grad, vjp
 
         if self._pullbacks is None:
             if self.matrix == "hessian":
                 self._pullbacks = (vjp(grad(self.loss), self.theta)[1],)
             else:
                 out, out_pull = vjp(self.output, self.theta)
-                self._pullbacks = (out_pull, vjp(grad(self.loss_out), out.detach())[1])
+                out = out.detach()
+                jac_pull = vjp(lambda u: out_pull(u)[0], self.torch.zeros_like(out))[1]
+                self._pullbacks = (out_pull, vjp(grad(self.loss_out), out)[1], jac_pull)
         if self.matrix == "hessian":
             return self._pullbacks[0](v)[0]
-        out_pull, loss_pull = self._pullbacks
-        jv = jvp(self.output, (self.theta,), (v,))[1]
-        return out_pull(loss_pull(jv)[0])[0]
+        out_pull, loss_pull, jac_pull = self._pullbacks
+        return out_pull(loss_pull(jac_pull(v)[0])[0])[0]
 
     def dense(self):
-        from torch.func import hessian, jacrev
+        from torch.func import grad, jacrev
 
         if self.matrix == "hessian":
-            return hessian(self.loss)(self.theta)
+            return jacrev(grad(self.loss))(self.theta)
         jac = jacrev(self.output)(self.theta).reshape(-1, self.d)
         out = self.output(self.theta).detach()
-        h_out = hessian(self.loss_out)(out).reshape(out.numel(), out.numel())
+        h_out = jacrev(grad(self.loss_out))(out).reshape(out.numel(), out.numel())
         return jac.T @ h_out @ jac
 
 
@@ -173,7 +175,7 @@ def hessian_eigvals(model, loss_fn, X, y, *, matrix="hessian", dtype="float64",
                     max_params=MAX_EXACT_PARAMS) -> np.ndarray:
     """All ``d`` eigenvalues (ascending, float64) of the Hessian of ``loss_fn(model(X), y)``.
 
-    The dense ``d x d`` matrix is built with ``torch.func.hessian`` on the flat parameter
+    The dense ``d x d`` matrix is built with ``torch.func.jacrev(grad(...))`` on the flat parameter
     vector (``functional_call``), symmetrised and diagonalised with ``numpy.linalg.
     eigvalsh``.  ``matrix="gauss_newton"`` gives the Gauss-Newton matrix instead.  Models
     with more than ``max_params`` (default :data:`MAX_EXACT_PARAMS`) trainable parameters
