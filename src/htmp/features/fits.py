@@ -8,13 +8,16 @@ heavy ends (MATH.md section 4): a power-law upper tail and an inverse-Gamma edge
   (default 0.2) of the positive eigenvalues, by maximum likelihood *conditional on the
   window* (the law truncated at the cut, halfway between the last kept and the first
   left-out eigenvalue), and the KS distance of the window against that conditional law.
-  Why 0.2: the edge law is only an asymptote at t -> 0 and a window holds few points;
-  on InverseHTMP samples (6 seeds, n = 2000 and 8000; tests/test_features_fits.py) the
-  fitted exponent ``a + 1`` lands within 0.73-1.37 x the known ``edge_exponent`` at
-  q = 0.2, against 0.47-2.35 x at q = 0.1 and 0.0-2.15 x below an estimated density mode
-  (too few points, a noisy cut), while wider windows (q >= 0.3) reach into the bulk and
-  the fit falls to 0.5-0.75 x.  The whole spectrum is worse still: one inverse-Gamma
-  cannot follow both ends, its exponent follows the tail (0.1-0.3 x the edge's).
+  Why 0.2: the edge law is only an asymptote at t -> 0 and a window holds few points.
+  On InverseHTMP samples ((gamma, kappa) = (0.5, 2), (0.5, 4), (0.25, 1), (0.5, 8), seeds
+  0-5; tests/test_features_fits.py) the fitted exponent ``a + 1`` over the known
+  ``edge_exponent`` is 0.75-1.26 at q = 0.2 (n = 2000; 0.87-1.32 at n = 8000), against
+  0.62-2.01 at q = 0.1 (too few points) and 0.55-1.22 at q = 0.3 (the window reaches into
+  the bulk, median 0.82); the median |log ratio| is 0.15 / 0.21 / 0.20 (n = 2000) and
+  0.10 / 0.32 / 0.13 (n = 8000) for q = 0.2 / 0.1 / 0.3.  A window below an estimated
+  density mode (~11-14 % of the points here) was noisier still (one seed gave a = 0).
+  The whole spectrum is far off (0.18-0.65): one inverse-Gamma cannot follow both ends,
+  its exponent follows the power-law tail.
 * **inverse HTMP** on the whole spectrum (:func:`htmp.fitting.fit_inverse_htmp`): kappa,
   its 95 % interval, KS; and the tail index and edge exponent that kappa implies.
 * **power law** on the upper tail (:func:`htmp.fitting.fit_powerlaw`, WeightWatcher's
@@ -130,7 +133,9 @@ class FeatureFits(FitResult):
     ``powerlaw_*`` (upper tail; ``tail_index = alpha - 1``).  ``kappa_tail_index`` and
     ``kappa_edge_exponent``: what the fitted kappa implies for the two ends (NaN unless
     kappa is finite), to set beside the direct fits.  The full sub-results are ``edge``,
-    ``inverse_htmp`` and ``powerlaw``; ``eigenvalues`` is the sorted spectrum.
+    ``inverse_htmp`` and ``powerlaw``; ``eigenvalues`` is the sorted spectrum.  ``status``:
+    "ok" when every part is "ok" (inverse HTMP may be "mp-like"), else "partial" with each
+    part's reason in ``message``.
     """
 
     n: int
@@ -216,7 +221,7 @@ def fit_feature_spectrum(eigs, *, gamma=None, N=None, M=None,
             f"inverse-htmp: {ih.message}" if ih is not None and ih.message else "",
             "" if has_gamma else "inverse-htmp: skipped, it needs gamma (or N and M)",
             f"powerlaw: {pl.message}" if pl.message else ""]
-    parts = (e.status, pl.status) + ((ih.status,) if ih is not None else ())
+    parts = (e.status, pl.status, ih.status if ih is not None else "skipped")
     status = "ok" if all(s in ("ok", "mp-like") for s in parts) else "partial"
     return FeatureFits(
         len(x), g, edge, e.n_window, e.cut, e.exponent, e.b, e.ks, e.fit_quality, e.status,
