@@ -20,7 +20,11 @@ from .hessian import (
     hessian_eigvals,
     hessian_topk,
 )
+from .fits import EdgeFit, FeatureFits, fit_feature_spectrum, fit_invgamma_edge
 from .ntk import NTKSpectrum, ntk_eigvals
+from .plots import fit_densities, plot_feature_fits
 
 __all__ = ["NTKSpectrum", "ntk_eigvals", "MAX_EXACT_PARAMS", "HessianDensity",
-           "activation_eigvals", "hessian_density", "hessian_eigvals", "hessian_topk"]
+           "activation_eigvals", "hessian_density", "hessian_eigvals", "hessian_topk",
+           "EdgeFit", "FeatureFits", "fit_feature_spectrum", "fit_invgamma_edge",
+           "fit_densities", "plot_feature_fits"]
