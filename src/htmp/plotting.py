@@ -26,7 +26,7 @@ _N_GRID = 400
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def _axes(ax):
+def axes_or_new(ax):
     """``ax`` itself, or new axes on a new figure (matplotlib imported lazily)."""
     if ax is not None:
         return ax
@@ -146,7 +146,7 @@ def plot_density(law, *, ax=None, x=None, logy=False, label=None, **kwargs):
     **kwargs : passed to ``ax.plot`` (color, linestyle, lw, ...).
     """
     _check_law(law)
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     if x is None:
         x = density_grid(law, log=ax.get_xscale() == "log")
     else:
@@ -174,7 +174,7 @@ def plot_family(gamma, kappas, *, ax=None, scale=1.0, loglog=False):
     gamma = float(check_param("gamma", gamma, 0.0, 1.0))
     scale = float(check_param("scale", scale, 0.0))
     ks = _check_kappas(kappas)
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     mp = MarchenkoPastur(gamma=gamma, scale=scale)
     mp_hi = float(mp.support()[1])
     if loglog:
@@ -223,7 +223,7 @@ def plot_inverse_family(gamma, kappas, *, ax=None, scale=1.0, guides=True):
     gamma = float(check_param("gamma", gamma, 0.0, 1.0))
     scale = float(check_param("scale", scale, 0.0))
     ks = _check_kappas(kappas)
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     ax.set_xscale("log")
     ax.set_yscale("log")
     laws = [InverseHTMP(gamma=gamma, kappa=k, scale=scale) for k in ks]

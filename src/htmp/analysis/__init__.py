@@ -17,7 +17,7 @@ pandas is imported when :func:`analyze` runs (``pip install pandas``).
 """
 from ._checkpoints import RunAnalysis, checkpoint_sources
 from ._dask import dask_client
-from ._device import DEVICES
+from ._device import DEVICES, check_device
 from ._format import kappa_text, weak_reasons
 from ._format import num as cell_float
 from ._layer import COLUMNS, FITS, TRAP_COLUMNS
@@ -27,4 +27,4 @@ from ._summary import ModelSummary, summarize
 
 __all__ = ["analyze", "run", "Analysis", "RunAnalysis", "summarize", "ModelSummary", "COLUMNS", "FITS",
            "DEVICES", "TRAP_COLUMNS", "checkpoint_sources", "dask_client", "kappa_text",
-           "weak_reasons", "cell_float"]
+           "weak_reasons", "cell_float", "check_device"]

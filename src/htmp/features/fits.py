@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fitting import FitResult, HTMPFit, PowerLawFit, fit_inverse_htmp, fit_powerlaw
-from ..fitting._results import as_eigenvalues, degenerate_note, fit_quality, ks_statistic
+from ..fitting import as_eigenvalues, degenerate_note, fit_quality, ks_statistic
 
 __all__ = ["EdgeFit", "FeatureFits", "fit_feature_spectrum", "fit_invgamma_edge",
            "MIN_EIGENVALUES", "EDGE_FRACTION"]

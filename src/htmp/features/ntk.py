@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ..fitting._results import FitResult, _readonly
+from ..fitting import FitResult, readonly_array
 
 __all__ = ["NTKSpectrum", "ntk_eigvals", "MAX_CHUNK_BYTES", "MAX_GRAM_BYTES"]
 
@@ -235,8 +235,8 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
     -------
     NTKSpectrum
     """
-    from ..analysis._device import check_device
-    from ..nn._torch import import_torch
+    from ..analysis import check_device
+    from ..nn import import_torch
 
     torch = import_torch()
     check_device(device)
@@ -274,7 +274,7 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
                                    check_finite=False)
     else:
         ev = torch.linalg.eigvalsh(G, UPLO="U").cpu().numpy()
-    return NTKSpectrum(eigenvalues=_readonly(np.sort(ev)), n=n, k=k,
+    return NTKSpectrum(eigenvalues=readonly_array(np.sort(ev)), n=n, k=k,
                        n_params=sum(p.numel() for p in params.values()),
                        n_chunks=len(chunks), per_sample=per_sample, dtype=str(dtype),
                        device=device)

@@ -58,13 +58,13 @@ def plot_feature_fits(result_or_eigs, ax=None, *, loglog: bool = False, bins: in
     ``loglog``: log-log axes and log-spaced bins.  ``bins``: default sqrt(n), at most 200.  Linear axes show
     eigenvalues up to their 95th percentile.
     """
-    from ..plotting import _axes
+    from ..plotting import axes_or_new
     if fit_kwargs and isinstance(result_or_eigs, FeatureFits):
         raise TypeError(f"fit keyword arguments {sorted(fit_kwargs)} apply to eigenvalues, "
                         f"not to an already fitted FeatureFits")
     r = result_or_eigs if isinstance(result_or_eigs, FeatureFits) else \
         fit_feature_spectrum(result_or_eigs, **fit_kwargs)
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     x = r.eigenvalues
     pos = x[x > 0]
     nb = bins if bins is not None else int(min(200, max(10, math.sqrt(len(x)))))

@@ -16,7 +16,8 @@
 Every fit returns a frozen dataclass with ``status``/``message``; a failed fit has
 NaN values and says why, it never invents a number.
 """
-from ._results import FitResult
+from ._results import FitResult, as_eigenvalues, degenerate_note, fit_quality, ks_statistic, \
+    readonly_array
 from .compare import Comparison, compare_mp_htmp, ks_critical
 from .esd import ESDResult, esd
 from .htmp_fit import HTMPFit, fit_htmp, fit_inverse_htmp, kappa_mp
@@ -28,7 +29,8 @@ from .traps import CorrelationTraps, correlation_traps, randomize_weights
 from .ww_metrics import WW_METRICS, WWMetrics, ww_metrics
 
 __all__ = [
-    "FitResult", "esd", "ESDResult",
+    "FitResult", "as_eigenvalues", "degenerate_note", "fit_quality", "ks_statistic",
+    "readonly_array", "esd", "ESDResult",
     "fit_mp", "MPFit", "tw_edge",
     "fit_htmp", "fit_inverse_htmp", "HTMPFit", "kappa_mp",
     "fit_invgamma", "InvGammaFit",

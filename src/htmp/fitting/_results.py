@@ -44,7 +44,7 @@ class FitResult:
         return pd.DataFrame([row])
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
+def readonly_array(a) -> np.ndarray:
     a = np.array(a, dtype=float, copy=True)
     a.flags.writeable = False
     return a

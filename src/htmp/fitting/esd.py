@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ._results import FitResult, _readonly
+from ._results import FitResult, readonly_array
 
 __all__ = ["ESDResult", "ScaleRangeError", "esd"]
 
@@ -227,10 +227,10 @@ def _esd(W, *, conv: str, gram) -> ESDResult:
     try:
         ev_w, tol_w = _in_units_of_w(ev, tol, e, max_abs)
     except ScaleRangeError as err:
-        err.normalised = ESDResult(eigenvalues=_readonly(ev), gamma=N / M, N=N, M=M,
+        err.normalised = ESDResult(eigenvalues=readonly_array(ev), gamma=N / M, N=N, M=M,
                                    rank=rank, n_zero=len(ev) - rank, tol=tol, shape=shape,
                                    conv=conv, n_slices=len(mats))
         raise
-    return ESDResult(eigenvalues=_readonly(ev_w), gamma=N / M, N=N, M=M, rank=rank,
+    return ESDResult(eigenvalues=readonly_array(ev_w), gamma=N / M, N=N, M=M, rank=rank,
                      n_zero=len(ev_w) - rank, tol=tol_w, shape=shape, conv=conv,
                      n_slices=len(mats))

@@ -48,7 +48,10 @@ from ._spec import (
     weight_status,
 )
 
+import_torch = _torch.import_torch     # torch or an ImportError saying how to install it
+
 __all__ = [
+    "import_torch",
     "ENV_MAX_ELEMENTS",
     "FORMATS",
     "KINDS",
