@@ -13,6 +13,7 @@ Every function that takes a torch model imports torch only when it is called
 (``import htmp.features`` does not import it).
 """
 from .activations import activation_eigvals
+from .fits import EdgeFit, FeatureFits, fit_feature_spectrum, fit_invgamma_edge
 from .hessian import (
     MAX_EXACT_PARAMS,
     HessianDensity,
@@ -20,7 +21,6 @@ from .hessian import (
     hessian_eigvals,
     hessian_topk,
 )
-from .fits import EdgeFit, FeatureFits, fit_feature_spectrum, fit_invgamma_edge
 from .ntk import NTKSpectrum, ntk_eigvals
 from .plots import fit_densities, plot_feature_fits
 

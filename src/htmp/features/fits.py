@@ -33,8 +33,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..fitting import FitResult, HTMPFit, PowerLawFit, fit_inverse_htmp, fit_powerlaw
-from ..fitting import as_eigenvalues, degenerate_note, fit_quality, ks_statistic
+from ..fitting import (
+    FitResult,
+    HTMPFit,
+    PowerLawFit,
+    as_eigenvalues,
+    degenerate_note,
+    fit_inverse_htmp,
+    fit_powerlaw,
+    fit_quality,
+    ks_statistic,
+)
 
 __all__ = ["EdgeFit", "FeatureFits", "fit_feature_spectrum", "fit_invgamma_edge",
            "MIN_EIGENVALUES", "EDGE_FRACTION"]

@@ -16,8 +16,14 @@
 Every fit returns a frozen dataclass with ``status``/``message``; a failed fit has
 NaN values and says why, it never invents a number.
 """
-from ._results import FitResult, as_eigenvalues, degenerate_note, fit_quality, ks_statistic, \
-    readonly_array
+from ._results import (
+    FitResult,
+    as_eigenvalues,
+    degenerate_note,
+    fit_quality,
+    ks_statistic,
+    readonly_array,
+)
 from .compare import Comparison, compare_mp_htmp, ks_critical
 from .esd import ESDResult, esd
 from .htmp_fit import HTMPFit, fit_htmp, fit_inverse_htmp, kappa_mp
