@@ -113,3 +113,47 @@ def test_demo_phases_tiny(tmp_path, capsys, data):
     assert table[0].startswith("| batch | steps | train acc") and len(table) == 1 + 2
     assert table[2].startswith("| batch 16 | 5 |")
     assert "it does NOT show the heavy-tailed phases" in out or "better with HTMP than with MP" in out
+
+
+def test_demo_phases_tiny_feature_section(tmp_path, capsys, data):
+    """The report of a tiny demo-like run holds the feature-spectra section (NTK and the last
+    hidden layer's activations, fitted), and stdout the measured numbers."""
+    pytest.importorskip("matplotlib")
+    from htmp import demo
+
+    cfg = dt.with_(TINY, max_steps=5, hidden=(32, 64))   # 64 features: >= 50 eigenvalues
+    path, _ = demo.run_phases(tmp_path, config=cfg, batch_sizes=(16,))
+    html = path.read_text(encoding="utf-8")
+    assert "fc1.weight" in html                          # the weight report is still there
+    assert "Feature spectra: NTK and last hidden layer" in html
+    i = html.index('<section class="extra"')
+    section = html[i:]
+    for label in ("init", "batch 16"):
+        assert f'<td class="l">{label}</td><td class="l">NTK (40 inputs x 10 outputs' in section
+        assert (f'<td class="l">{label}</td><td class="l">activations of relu4 (512 inputs x 64 '
+                f"features)") in section
+    assert "not fitted" not in section and "Figure not drawn" not in section
+    assert section.count("<img ") == 4                   # one figure per spectrum
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if ln.startswith("  init |") or
+             ln.startswith("  batch 16 |")]
+    assert len(lines) == 4 and all("edge exponent" in ln and "tail α" in ln for ln in lines)
+    assert sum("inverse HTMP skipped (no gamma)" in ln for ln in lines) == 2   # the NTK's
+    assert sum("κ " in ln for ln in lines) == 2                                  # activations'
+
+
+def test_demo_phases_without_features(tmp_path, data):
+    pytest.importorskip("matplotlib")
+    from htmp import demo
+
+    path, _ = demo.run_phases(tmp_path, config=dt.with_(TINY, max_steps=5), batch_sizes=(16,),
+                              features=False)
+    assert '<section class="extra"' not in path.read_text(encoding="utf-8")
+
+
+def test_feature_section_reports_unfitted_spectrum():
+    pytest.importorskip("matplotlib")
+    from htmp.report import feature_section
+
+    html = feature_section([("m", "NTK", "too few <eigenvalues>")], intro="a & b")
+    assert "not fitted: too few &lt;eigenvalues&gt;" in html and "a &amp; b" in html

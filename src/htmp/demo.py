@@ -30,7 +30,8 @@ from . import ensembles
 from .analysis import kappa_text, weak_reasons
 from .laws import HTMP, InverseHTMP, MarchenkoPastur
 
-__all__ = ["main", "summary_rows", "make_figure", "run_phases", "format_phase_table"]
+__all__ = ["main", "summary_rows", "make_figure", "run_phases", "format_phase_table",
+           "feature_fits", "format_feature_lines"]
 
 KAPPAS = (0.5, 2.0, 8.0, 32.0)
 
@@ -106,6 +107,98 @@ def _draw(fig, gamma, kappas, eigvals, kappa_sample):
         ax.text(0.01, 1.01, f"({tag})", transform=ax.transAxes, fontweight="bold",
                 va="bottom", ha="left")
     return fig
+
+
+# -- feature spectra of the trained CNNs ---------------------------------------------------------
+FEATURE_LAYER = r"^relu4$"   # the last hidden layer: fc2 after its ReLU, what ``out`` reads
+N_NTK = 40                   # test inputs for the NTK: 40 x 10 outputs = 400 eigenvalues
+N_ACT = 512                  # test inputs for the activations (p = 128 features)
+
+
+def feature_fits(model, x_test, *, n_ntk: int = N_NTK, n_act: int = N_ACT,
+                 layer: str = FEATURE_LAYER) -> list:
+    """``[(spectrum, FeatureFits or why not, seconds)]`` for the NTK and one layer's activations.
+
+    NTK: eigenvalues of the raw Gram J Jᵀ on the first ``n_ntk`` inputs of ``x_test``
+    (:func:`htmp.features.ntk_eigvals`), fitted WITHOUT gamma, so the inverse-HTMP part is
+    skipped: the Gram is (n k) x (n k) from P parameters, but J's P columns are not
+    independent draws, so nk/P is no aspect ratio the HTMP law could use; the inverse-Gamma
+    edge and the power-law tail need none.  Activations: Φ (n_act x p) of the module
+    matching ``layer``; ΦᵀΦ/n has min(n, p) eigenvalues and gamma = min/max.
+    """
+    from .features import activation_eigvals, fit_feature_spectrum, ntk_eigvals
+
+    x_test = np.asarray(x_test)
+    model.eval()
+    out = []
+    t0 = time.perf_counter()
+    xn = x_test[:n_ntk]
+    try:
+        r = ntk_eigvals(model, xn)
+        kind = f"NTK ({r.n} inputs x {r.k} outputs, P = {r.n_params})"
+        fits = fit_feature_spectrum(r.eigenvalues)
+    except ValueError as err:
+        kind, fits = f"NTK ({len(xn)} inputs)", str(err)
+    out.append((kind, fits, time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    xa = x_test[:n_act]
+    try:
+        ev = activation_eigvals(model, xa, layers=layer)
+        name, eigs = next(iter(ev.items()))
+        feat = _width(model, name, xa[:1])
+        n = len(xa)
+        kind = f"activations of {name} ({n} inputs x {feat} features)"
+        fits = fit_feature_spectrum(eigs, gamma=min(n, feat) / max(n, feat))
+    except ValueError as err:
+        kind, fits = f"activations ({layer})", str(err)
+    out.append((kind, fits, time.perf_counter() - t0))
+    return out
+
+
+def _width(model, name, x1) -> int:
+    """Features per sample of module ``name``'s output on one input."""
+    import torch
+
+    seen = {}
+    mod = dict(model.named_modules())[name]
+
+    def hook(m, i, o):           # returns None: the output is left as it is
+        seen["p"] = o[0].numel()
+    h = mod.register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            model(torch.as_tensor(x1))
+    finally:
+        h.remove()
+    return int(seen["p"])
+
+
+def format_feature_lines(items) -> list:
+    """One printed line per (label, spectrum, fits): the measured numbers."""
+    lines = []
+    for label, kind, f in items:
+        if isinstance(f, str):
+            lines.append(f"  {label} | {kind}: not fitted ({f})")
+            continue
+        kappa = ("inverse HTMP skipped (no gamma)" if f.inverse_htmp_status == "skipped" else
+                 f"κ {f.kappa:.3g} [{f.kappa_lo:.3g}, {f.kappa_hi:.3g}] (KS {f.inverse_htmp_ks:.3f},"
+                 f" {f.inverse_htmp_fit_quality})")
+        lines.append(f"  {label} | {kind}: edge exponent {f.edge_exponent:.3g} (KS "
+                     f"{f.edge_ks:.3f}, {f.edge_fit_quality}); {kappa}; tail α {f.alpha:.3g} "
+                     f"(index {f.tail_index:.3g}, {f.n_tail} eigenvalues >= {f.xmin:.3g}, KS "
+                     f"{f.powerlaw_ks:.3f})")
+    return lines
+
+
+FEATURE_INTRO = (
+    "Feature spectra of the same networks on fixed test inputs (htmp.features, "
+    "docs/features.md), fitted three ways by fit_feature_spectrum: an inverse-Gamma law on the "
+    "lowest 20 % of the positive eigenvalues (the left edge), inverse HTMP on the whole "
+    "spectrum, and a power law on the upper tail. NTK: eigenvalues of the raw Gram J Jᵀ of "
+    "the outputs' Jacobian; it is fitted without gamma (its nk/P is no aspect ratio of "
+    "independent columns), so inverse HTMP is skipped there. Activations: ΦᵀΦ/n of the last "
+    "hidden layer, gamma = min(n, p)/max(n, p). A 'good' edge fit of a narrow window alone is "
+    "no evidence of an inverse-Gamma edge; compare 'edge exp. from κ' with it.")
 
 
 # -- main job: batch-size sweep ------------------------------------------------------------------
@@ -188,8 +281,13 @@ def conclusion(rows, config=None) -> str:
     return text + "."
 
 
-def run_phases(out_dir, *, config=None, batch_sizes=None, epochs=None, threads: int = 1):
-    """Train, analyse, report and print (the main job); returns (report path, rows)."""
+def run_phases(out_dir, *, config=None, batch_sizes=None, epochs=None, threads: int = 1,
+               features: bool = True):
+    """Train, analyse, report and print (the main job); returns (report path, rows).
+
+    ``features``: also the NTK and last-hidden-layer activation spectra
+    (:func:`feature_fits`) of the untrained network and of the largest and smallest batch
+    size's, in a "Feature spectra" section of the report and a few printed lines."""
     from . import demo_training as dt
     from .analysis import run as analysis_run
 
@@ -205,8 +303,21 @@ def run_phases(out_dir, *, config=None, batch_sizes=None, epochs=None, threads: 
           f"{cfg.lr:g} ({cfg.lr_scaling}), momentum {cfg.momentum:g}, weight decay "
           f"{cfg.weight_decay:g}, seed {cfg.seed}", flush=True)
     data = dt.load_data(cfg.dataset, seed=cfg.seed)
-    pairs, rows = [], []
-    a = analysis_run(dt.weights(dt.init_model(cfg, data)))
+    pairs, rows, feats = [], [], []
+    t_feat = 0.0
+    x_feat = data[2]                 # test inputs, fixed: the first N_NTK / N_ACT of them
+    with_features = set((cfg.batch_sizes[0], cfg.batch_sizes[-1])) if features else set()
+
+    def add_features(label, model):
+        nonlocal t_feat
+        t1 = time.perf_counter()
+        feats.extend((label, kind, f) for kind, f, _ in feature_fits(model, x_feat))
+        t_feat += time.perf_counter() - t1
+
+    model0 = dt.init_model(cfg, data)
+    a = analysis_run(dt.weights(model0))
+    if features:
+        add_features("init", model0)
     pairs.append(("init", a))
     rows.append(fc1_summary("init", a))
     t_train = t_fit = 0.0
@@ -218,13 +329,20 @@ def run_phases(out_dir, *, config=None, batch_sizes=None, epochs=None, threads: 
         t_fit += time.perf_counter() - t1
         pairs.append((f"batch {b}", a))
         rows.append(fc1_summary(f"batch {b}", a, res))
+        if b in with_features:
+            add_features(f"batch {b}", res.model)
         print(f"  batch {b}: {res.steps} steps in {res.seconds:.1f} s, test acc "
               f"{res.test_acc:.3f}, fc1 {rows[-1]['phase']}", flush=True)
     from .report import write_report
 
     title = (f"htmp demo: MiniAlexNet on {cfg.dataset} at batch sizes "
              f"{', '.join(map(str, cfg.batch_sizes))}")
-    path = write_report(pairs, out_dir / "report", title=title)
+    extra = None
+    if features:
+        from .report import feature_section
+        extra = [("Feature spectra: NTK and last hidden layer",
+                  feature_section(feats, intro=FEATURE_INTRO))]
+    path = write_report(pairs, out_dir / "report", title=title, extra_sections=extra)
     print(f"\nreport: {path}\n")
     print(format_phase_table(rows))
     print("\nκ: HTMP fit of fc1's ESD with its 95 % interval (MP-like: κ = ∞, the likelihood "
@@ -233,7 +351,12 @@ def run_phases(out_dir, *, config=None, batch_sizes=None, epochs=None, threads: 
           "spikes: eigenvalues beyond the MP edge + TW margin; zero: numerically zero share, "
           "<1e-3·mean: near-zero share.")
     print("\n" + conclusion(rows, cfg))
-    print(f"\ntraining {t_train:.0f} s, analysis {t_fit:.0f} s, main job "
+    if features:
+        print(f"\nfeature spectra (NTK on {N_NTK} test inputs, {FEATURE_LAYER} activations on "
+              f"{N_ACT}; edge: inverse-Gamma on the lowest 20 %, tail: power law):")
+        print("\n".join(format_feature_lines(feats)))
+    print(f"\ntraining {t_train:.0f} s, analysis {t_fit:.0f} s, feature spectra "
+          f"{t_feat:.1f} s (report figures not included), main job "
           f"{time.perf_counter() - t0:.0f} s")
     return path, rows
 

@@ -294,7 +294,8 @@ def _run_pairs(r: RunAnalysis) -> list:
     return pairs if len(pairs) <= 2 else [pairs[0], pairs[-1]]
 
 
-def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96) -> Path:
+def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96,
+                 extra_sections=None) -> Path:
     """Write ``out_dir/index.html`` and return its path.
 
     ``analyses``: one :class:`htmp.analysis.Analysis` (from :func:`htmp.analysis.run`) or a
@@ -308,6 +309,10 @@ def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96
     A :class:`htmp.analysis.RunAnalysis` (``run`` of several checkpoints) is drawn as a
     run: the layer x checkpoint phase map, per layer κ and α against step, then the first
     and the last checkpoint in full.
+
+    ``extra_sections``: ``(heading, html)`` pairs appended after the models, each as a
+    ``<section class="extra">`` under an ``<h2>`` heading (escaped); ``html`` is inserted
+    as is, so it must be markup the caller built (e.g. :func:`htmp.report.feature_section`).
     """
     is_run = isinstance(analyses, RunAnalysis)
     pairs = _run_pairs(analyses) if is_run else _pairs(analyses)
@@ -332,6 +337,9 @@ def write_report(analyses, out_dir, *, title: str = "htmp report", dpi: int = 96
     elif len(pairs) > 1:
         body.append(_comparison(pairs, dpi))
     body += [_model_section(lab, a, i, dpi) for i, (lab, a) in enumerate(pairs)]
+    for heading, fragment in extra_sections or ():
+        body.append(f'<section class="extra" id="x-{_slug(str(heading))}">'
+                    f"<h2>{_e(heading)}</h2>\n{fragment}</section>")
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
            f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
