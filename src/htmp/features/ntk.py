@@ -22,6 +22,11 @@ passes per sample instead of n*k passes through the whole batch.  It assumes out
 depends only on input i, true for a model in ``eval()`` mode; a model with BatchNorm in
 training mode couples the samples and needs ``per_sample=False``.  Buffers are copied:
 a forward in training mode does not update the model's running statistics.
+
+With ``per_sample=True`` and ``linear_fast=True`` (defaults), ``nn.Linear`` layers skip
+the Jacobian: their Gram blocks ``(g_{i,c}·g_{j,d}) (x_i·x_j + 1)`` come from the layer
+inputs x (forward hooks) and output gradients g (k backward passes through one forward
+of the batch); see :func:`_linear_fast` for sharing, sequence inputs and fallbacks.
 """
 from __future__ import annotations
 
