@@ -294,3 +294,21 @@ def test_linear_fast_path_float32_and_sequence_input_falls_back():
     res = ntk_eigvals(model, X)
     assert res.n_linear_fast == 2
     assert np.max(np.abs(res.eigenvalues - _brute(model, X))) <= 1e-12 * res.eigenvalues[-1]
+
+
+def test_linear_fast_path_on_sequence_input_and_unused_layer():
+    class Seq(torch.nn.Module):      # Linear(16, 16) on 2 positions: fast; one unused
+        def __init__(self):
+            super().__init__()
+            self.a, self.o = torch.nn.Linear(16, 16), torch.nn.Linear(16, 2)
+            self.unused = torch.nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.o(torch.tanh(self.a(x.view(x.shape[0], 2, 16))).mean(1))
+
+    torch.manual_seed(0)
+    model = Seq().double()
+    X = torch.randn(4, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    res = ntk_eigvals(model, X)
+    assert res.n_linear_fast == 4 and res.n_chunks == 1      # the unused layer: Jacobian
+    assert np.max(np.abs(res.eigenvalues - _brute(model, X))) <= 1e-12 * res.eigenvalues[-1]

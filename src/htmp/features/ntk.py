@@ -282,7 +282,7 @@ def _linear_fast(model, params: dict, base: dict, buffers: dict, X, G, k: int,
     fast = []
     for mod, w, b in cands:
         xs, ys = seen[id(mod)]
-        if any(x.ndim < 2 or x.shape[0] != n or not y.requires_grad
+        if not xs or any(x.ndim < 2 or x.shape[0] != n or not y.requires_grad
                for x, y in zip(xs, ys, strict=True)):
             continue
         T = sum(x[0].numel() // x.shape[-1] for x in xs)
