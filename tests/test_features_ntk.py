@@ -68,9 +68,12 @@ def test_chunking_does_not_change_result():
     rows = 3 * 4
     # 1 column per chunk (every tensor sliced), 5 columns (slices and a short tail),
     # 40 columns (small tensors grouped), one chunk for everything
-    results = [ntk_eigvals(model, X, max_chunk_bytes=rows * 8 * c) for c in (1, 5, 40, 10**6)]
+    results = [ntk_eigvals(model, X, max_chunk_bytes=rows * 8 * c, linear_fast=False)
+               for c in (1, 5, 40, 10**6)]
     assert [r.n_chunks for r in results] == [103, 22, 4, 1]
-    for r in results[:-1]:
+    fast = ntk_eigvals(model, X)        # the Linear fast path: no chunk at all
+    assert fast.n_chunks == 0 and fast.n_linear_fast == 4
+    for r in results[:-1] + [fast]:
         np.testing.assert_allclose(r.eigenvalues, results[-1].eigenvalues, rtol=0,
                                    atol=1e-13 * results[-1].eigenvalues[-1])
 
@@ -195,11 +198,11 @@ def test_peak_memory_well_below_dense_jacobian():
         model = torch.nn.Sequential(torch.nn.Linear(784, 384), torch.nn.ReLU(),
                                     torch.nn.Linear(384, 10))
         X = torch.randn(20, 784)
-        ntk_eigvals(model, X[:2])            # warm up torch's lazily loaded kernels
+        ntk_eigvals(model, X[:2], linear_fast=False)   # warm up torch's lazily loaded kernels
         before = hwm()
-        chunked = ntk_eigvals(model, X, max_chunk_bytes=16 * 2**20)
+        chunked = ntk_eigvals(model, X, max_chunk_bytes=16 * 2**20, linear_fast=False)
         grown = hwm() - before
-        whole = ntk_eigvals(model, X, max_chunk_bytes=2**30)
+        whole = ntk_eigvals(model, X, max_chunk_bytes=2**30, linear_fast=False)
         n_params = sum(p.numel() for p in model.parameters())
         print(grown, hwm() - before, 200 * n_params * 4, chunked.n_chunks, whole.n_chunks)
     """, env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"})
@@ -208,3 +211,104 @@ def test_peak_memory_well_below_dense_jacobian():
     assert grown_whole > dense                 # the control: J whole is seen
     # 16 MiB of columns + 24 MB of one sliced gradient (measured: 0-40 MB)
     assert grown < dense / 3, (grown, dense)
+
+
+class _Mixed(torch.nn.Module):
+    """Linear layers beside a LayerNorm and a Conv1d (the Jacobian path)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(1, 2, 3)
+        self.ln = torch.nn.LayerNorm(16)
+        self.fc = torch.nn.Linear(16, 7)
+        self.out = torch.nn.Linear(7, 3, bias=False)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x.unsqueeze(1))).flatten(1)     # (n, 2 * 8)
+        return self.out(torch.tanh(self.fc(self.ln(h))))
+
+
+class _Shared(torch.nn.Module):
+    """One Linear called twice (two inputs per sample), then a Linear on a sequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(6, 16)
+        self.b = torch.nn.Linear(16, 16)
+        self.o = torch.nn.Linear(16, 3)
+
+    def forward(self, x):
+        h = torch.tanh(self.a(x))
+        h = torch.relu(self.b(torch.tanh(self.b(h))))
+        return self.o(h)
+
+
+class _Tied(torch.nn.Module):
+    """A Linear's weight also used outside its forward: the hooks miss that use."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(6, 6)
+        self.o = torch.nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.o(torch.tanh(self.a(x)) @ self.a.weight)
+
+
+@pytest.mark.parametrize("model, n_fast", [(_mlp(), 4), (_Mixed(), 3), (_Shared(), 6),
+                                           (_Tied(), 2)])
+def test_linear_fast_path_matches_jacobian_path_and_brute_force(model, n_fast):
+    model = model.double()
+    X = torch.randn(5, 6 if not isinstance(model, _Mixed) else 10, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(6))
+    fast = ntk_eigvals(model, X)
+    slow = ntk_eigvals(model, X, linear_fast=False)
+    ref = _brute(model, X)
+    assert fast.n_linear_fast == n_fast and slow.n_linear_fast == 0
+    n_params = sum(p.numel() for p in model.parameters())
+    assert fast.n_params == slow.n_params == n_params
+    for r in (fast, slow):
+        assert np.max(np.abs(r.eigenvalues - ref)) <= 1e-12 * ref[-1]
+    if n_fast == 4:     # all of the MLP: no Jacobian chunk at all
+        assert fast.n_chunks == 0
+
+
+def test_linear_fast_path_float32_and_sequence_input_falls_back():
+    torch.manual_seed(0)
+    model = _CNN()
+    X = torch.randn(4, 2, 6, 6, generator=torch.Generator().manual_seed(2))
+    res = ntk_eigvals(model, X)
+    assert res.n_linear_fast == 2
+    assert np.max(np.abs(res.eigenvalues - _brute(model, X))) <= 1e-5 * res.eigenvalues[-1]
+
+    class Seq(torch.nn.Module):      # Linear(3, 8) on 2 positions: cheaper by Jacobian
+        def __init__(self):
+            super().__init__()
+            self.a, self.o = torch.nn.Linear(3, 8), torch.nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.o(torch.tanh(self.a(x.view(x.shape[0], 2, 3))).mean(1))
+
+    model = Seq().double()
+    X = torch.randn(5, 6, dtype=torch.float64)
+    res = ntk_eigvals(model, X)
+    assert res.n_linear_fast == 2
+    assert np.max(np.abs(res.eigenvalues - _brute(model, X))) <= 1e-12 * res.eigenvalues[-1]
+
+
+def test_linear_fast_path_on_sequence_input_and_unused_layer():
+    class Seq(torch.nn.Module):      # Linear(16, 16) on 2 positions: fast; one unused
+        def __init__(self):
+            super().__init__()
+            self.a, self.o = torch.nn.Linear(16, 16), torch.nn.Linear(16, 2)
+            self.unused = torch.nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.o(torch.tanh(self.a(x.view(x.shape[0], 2, 16))).mean(1))
+
+    torch.manual_seed(0)
+    model = Seq().double()
+    X = torch.randn(4, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    res = ntk_eigvals(model, X)
+    assert res.n_linear_fast == 4 and res.n_chunks == 1      # the unused layer: Jacobian
+    assert np.max(np.abs(res.eigenvalues - _brute(model, X))) <= 1e-12 * res.eigenvalues[-1]
