@@ -108,11 +108,8 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
     have.  ``every=K`` keeps every K-th checkpoint in step order and always the last
     (docs/analysis.md, "Training runs").
     """
-    kw = dict(layers=layers, min_evals=min_evals, max_evals=max_evals, fits=fits, conv=conv,
-              workers=workers, device=device, progress=progress, client=client,
-              randomize=randomize)
-    if base is not None:
-        kw["base"] = base
+    kw = per_source_kwargs(layers, min_evals, max_evals, fits, conv, workers, device, progress,
+                           client, base, randomize)
     from ._checkpoints import analyse_checkpoints, checkpoint_sources
 
     items = checkpoint_sources(model_or_path, every)
@@ -120,6 +117,18 @@ def analyze(model_or_path, *, layers=None, min_evals: int = 8,
         return analyse_checkpoints(items, keep_spectra=False, **kw)[0]
     table, _ = analyse_model(model_or_path, keep_spectra=False, **kw)
     return table
+
+
+def per_source_kwargs(layers, min_evals, max_evals, fits, conv, workers, device, progress,
+                      client, base, randomize) -> dict:
+    """The keywords analyse_model takes, from analyze's / run's arguments (``base`` only
+    when given)."""
+    kw = dict(layers=layers, min_evals=min_evals, max_evals=max_evals, fits=fits, conv=conv,
+              workers=workers, device=device, progress=progress, client=client,
+              randomize=randomize)
+    if base is not None:
+        kw["base"] = base
+    return kw
 
 
 def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, device, progress,

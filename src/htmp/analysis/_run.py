@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ._checkpoints import RunAnalysis, analyse_checkpoints, checkpoint_sources
-from ._pipeline import MAX_EVALS, Progress, analyse_model, describe_source
+from ._pipeline import MAX_EVALS, Progress, analyse_model, describe_source, per_source_kwargs
 from ._summary import ModelSummary, summarize
 
 __all__ = ["Analysis", "run"]
@@ -68,11 +68,8 @@ def run(model_or_path, *, layers=None, min_evals: int = 8,
     :func:`htmp.analyze`) give a :class:`RunAnalysis`: the long table and one
     :class:`Analysis` per checkpoint.
     """
-    kw = dict(layers=layers, min_evals=min_evals, max_evals=max_evals, fits=fits, conv=conv,
-              workers=workers, device=device, progress=progress, client=client,
-              randomize=randomize)
-    if base is not None:
-        kw["base"] = base
+    kw = per_source_kwargs(layers, min_evals, max_evals, fits, conv, workers, device, progress,
+                           client, base, randomize)
     items = checkpoint_sources(model_or_path, every)
     if items is not None:
         table, analyses = analyse_checkpoints(items, keep_spectra=True, **kw)
