@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ._checkpoints import RunAnalysis, analyse_checkpoints, checkpoint_sources
-from ._pipeline import MAX_EVALS, Progress, analyse_model, describe_source, per_source_kwargs
+from ._pipeline import (
+    MAX_EVALS,
+    Progress,
+    analyse_model,
+    describe_source,
+    per_source_kwargs,
+)
 from ._summary import ModelSummary, summarize
 
 __all__ = ["Analysis", "run"]
