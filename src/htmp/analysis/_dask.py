@@ -25,6 +25,7 @@ from ._layer import _blank
 __all__ = ["check_client", "dask_client", "run_on_client", "wire_specs"]
 
 _INSTALL = "pip install 'htmp[dask]'"
+_RESUBMIT = 2       # extra runs of a task whose result the cluster lost (not KilledWorker)
 
 
 def _import_distributed():
@@ -102,23 +103,56 @@ def run_on_client(client, specs: list, kw: dict, *, keep_spectra: bool, progress
     """
     from distributed import as_completed
 
-    futures = [client.submit(_task, spec, keep_spectra, kw, pure=False, retries=0)
-               for spec in specs]
+    def submit(i):
+        return client.submit(_task, specs[i], keep_spectra, kw, pure=False, retries=0)
+
+    futures = [submit(i) for i in range(len(specs))]
     index = {f.key: i for i, f in enumerate(futures)}
+    attempts = [1] * len(specs)
     results = [None] * len(specs)
+    suspects = []         # KilledWorker: the culprit, or a task that ran beside it
+    done = 0
+
+    def finish(i, result):
+        nonlocal done
+        results[i] = result
+        done += 1
+        if progress is not None:
+            progress(done, len(specs), specs[i].name)
+
+    def outcome(fut):
+        row, eigs = fut.result()
+        if eigs is not None:      # read-only, as a serial run's eigenvalues
+            eigs.flags.writeable = False
+        return row, eigs
+
     try:
-        for done, fut in enumerate(as_completed(futures, loop=client.loop), 1):
+        pending = as_completed(futures, loop=client.loop)
+        for fut in pending:
             i = index[fut.key]
             try:
-                row, eigs = fut.result()
-                if eigs is not None:      # read-only, as a serial run's eigenvalues
-                    eigs.flags.writeable = False
-                result = (row, eigs)
-            except (Exception, asyncio.CancelledError) as err:  # noqa: BLE001 - lost worker, memory: one row
-                result = (_lost_row(specs[i], kw["conv"], err), None)
-            results[i] = result
-            if progress is not None:
-                progress(done, len(specs), specs[i].name)
+                finish(i, outcome(fut))
+            except (Exception, asyncio.CancelledError) as err:  # noqa: BLE001 - one row
+                if type(err).__name__ == "KilledWorker":
+                    suspects.append(i)
+                elif attempts[i] <= _RESUBMIT:      # a result lost with a worker: run again
+                    attempts[i] += 1
+                    again = submit(i)
+                    futures.append(again)
+                    index[again.key] = i
+                    pending.add(again)
+                else:
+                    finish(i, (_lost_row(specs[i], kw["conv"], err), None))
+        # Dask also blames a task that merely ran on a worker another task killed: each
+        # suspect runs once more alone, and only a task that kills its workers then too
+        # gets the failed row.
+        for i in suspects:
+            fut = submit(i)
+            futures.append(fut)
+            try:
+                finish(i, outcome(fut))
+            except (Exception, asyncio.CancelledError) as err:  # noqa: BLE001 - one row
+                finish(i, (_lost_row(specs[i], kw["conv"], err), None))
     finally:
         client.cancel([f for f in futures if not f.done()])
         for f in futures:
