@@ -147,3 +147,23 @@ def test_plot_from_eigenvalues_and_densities_integrate_to_shares():
     assert np.trapezoid(d, t) == pytest.approx(r.edge_n / r.n, rel=1e-3)
     with pytest.raises(TypeError, match="apply to eigenvalues"):
         plot_feature_fits(r, gamma=0.5)
+
+
+def test_edge_shape_at_its_bound_is_no_exponent():
+    """A window whose density does not fall to 0 at the edge (here the exponential law,
+    densest at 0) drives the inverse-Gamma shape a to 0: a bound, so no exponent is given
+    (before, "edge exponent 1" was printed as if measured)."""
+    import math
+
+    import matplotlib
+    matplotlib.use("Agg")
+    from htmp.features import fit_feature_spectrum, fit_invgamma_edge, plot_feature_fits
+
+    x = np.sort(np.random.default_rng(3).exponential(size=2000))
+    e = fit_invgamma_edge(x)
+    assert e.status == "at-bound" and math.isnan(e.exponent) and "shape ran to 0" in e.message
+    res = fit_feature_spectrum(x)
+    assert res.edge_status == "at-bound" and math.isnan(res.edge_exponent)
+    assert res.status == "partial"
+    ax = plot_feature_fits(res)
+    assert ax is not None

@@ -33,6 +33,7 @@ import numpy as np
 from . import ensembles
 from .analysis import kappa_text, weak_reasons
 from .laws import HTMP, InverseHTMP, MarchenkoPastur
+from .report.features import feature_kappa_text
 
 __all__ = ["main", "summary_rows", "make_figure", "run_phases", "format_phase_table",
            "feature_fits", "format_feature_lines"]
@@ -185,10 +186,12 @@ def format_feature_lines(items) -> list:
             lines.append(f"  {label} | {kind}: not fitted ({f})")
             continue
         kappa = ("inverse HTMP skipped (no gamma)" if f.inverse_htmp_status == "skipped" else
-                 f"κ {f.kappa:.3g} [{f.kappa_lo:.3g}, {f.kappa_hi:.3g}] (KS {f.inverse_htmp_ks:.3f},"
+                 f"κ {feature_kappa_text(f)} (KS {f.inverse_htmp_ks:.3f},"
                  f" {f.inverse_htmp_fit_quality})")
-        lines.append(f"  {label} | {kind}: edge exponent {f.edge_exponent:.3g} (KS "
-                     f"{f.edge_ks:.3f}, {f.edge_fit_quality}); {kappa}; tail α {f.alpha:.3g} "
+        edge = (f"edge exponent {f.edge_exponent:.3g} (KS {f.edge_ks:.3f}, "
+                f"{f.edge_fit_quality})" if f.edge_status == "ok" else
+                f"edge: no exponent ({f.edge_status})")
+        lines.append(f"  {label} | {kind}: {edge}; {kappa}; tail α {f.alpha:.3g} "
                      f"(index {f.tail_index:.3g}, {f.n_tail} eigenvalues >= {f.xmin:.3g}, KS "
                      f"{f.powerlaw_ks:.3f})")
     return lines

@@ -95,6 +95,9 @@ def _trunc_nll(p, x, cut):
     return -float(ll)
 
 
+_A_FLOOR = 1e-3     # a shape below this is the optimiser running to the a -> 0 boundary
+
+
 def fit_invgamma_edge(eigs, *, edge: float = EDGE_FRACTION) -> EdgeFit:
     """Inverse-Gamma fit of the smallest ``edge`` fraction of the positive eigenvalues,
     conditional on the window (see the module docstring for the window and why)."""
@@ -126,6 +129,10 @@ def fit_invgamma_edge(eigs, *, edge: float = EDGE_FRACTION) -> EdgeFit:
         if best is None or r.fun < best.fun:
             best = r
     a, b = (float(v) for v in np.exp(best.x))
+    if a < _A_FLOOR:    # the shape ran to 0: no inverse-Gamma edge, the exponent is no value
+        return EdgeFit(nan, nan, nan, cut, edge, m, nan, nan, "at-bound",
+                       f"the inverse-Gamma shape ran to 0 (a = {a:.2g}): the window's density "
+                       f"does not fall to 0 at the edge like x^-(a+1) e^(-b/x); no exponent")
     status = "ok" if best.success and math.isfinite(best.fun) else "failed"
     fit = EdgeFit(a, b / s, a + 1.0, cut, edge, m, -float(best.fun) + m * math.log(s), nan,
                   status, "" if status == "ok" else f"optimiser: {best.message}")

@@ -2,28 +2,35 @@
 as an HTML fragment for :func:`htmp.report.write_report`'s ``extra_sections``."""
 from __future__ import annotations
 
-import math
-
+from ..analysis import kappa_text
 from ._text import _e, fmt
 
-__all__ = ["feature_section"]
+__all__ = ["feature_section", "feature_kappa_text"]
 
 _MARGINS = dict(left=0.07, right=0.99, bottom=0.15, top=0.9, wspace=0.22)
 _COLUMNS = (("n", "n"), ("γ", "gamma"), ("edge exponent", "edge_exponent"),
             ("edge KS", "edge_ks"), ("edge fit", "edge_fit_quality"),
-            ("κ", "kappa"), ("κ 95 %", None), ("inv. HTMP KS", "inverse_htmp_ks"),
+            ("κ (95 %)", "kappa"), ("inv. HTMP KS", "inverse_htmp_ks"),
             ("inv. HTMP fit", "inverse_htmp_fit_quality"),
             ("edge exp. from κ", "kappa_edge_exponent"), ("tail α", "alpha"),
             ("tail index α−1", "tail_index"), ("xmin", "xmin"), ("n tail", "n_tail"),
             ("power-law KS", "powerlaw_ks"), ("status", "status"))
 
 
-def _cell(fits, key) -> str:
-    if key is None:
-        lo, hi = fits.kappa_lo, fits.kappa_hi
-        return "" if math.isnan(lo) and math.isnan(hi) else f"[{fmt(lo)}, {fmt(hi)}]"
-    if key == "kappa" and fits.inverse_htmp_status == "skipped":
+def feature_kappa_text(fits) -> str:
+    """κ of a feature fit as the table writes it: a value with its interval, "MP-like (≥ lo)"
+    or "≤ hi" at a search end (never the bound as a value), "skipped" without γ."""
+    if fits.inverse_htmp_status == "skipped":
         return "skipped"
+    return kappa_text({"htmp_status": fits.inverse_htmp_status, "kappa": fits.kappa,
+                       "kappa_lo": fits.kappa_lo, "kappa_hi": fits.kappa_hi})
+
+
+def _cell(fits, key) -> str:
+    if key == "kappa":
+        return feature_kappa_text(fits)
+    if key == "edge_exponent" and fits.edge_status != "ok":
+        return f"none ({fits.edge_status})"
     return fmt(getattr(fits, key))
 
 
