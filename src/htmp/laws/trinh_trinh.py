@@ -6,7 +6,7 @@ Density on (0, inf)::
 
 It is the limiting spectral distribution of the beta-Laguerre ensemble
 prod x_i^alpha e^-x_i prod |x_i - x_j|^beta when beta N -> 2c (no rescaling of the
-eigenvalues).  Evaluation goes through :mod:`htmp.laws._kummer`, which builds one
+eigenvalues).  Evaluation goes through :mod:`htmp.laws._kummer` (series: :mod:`htmp.laws._kummer_series`), which builds one
 table per distinct (alpha, c) (about 1 s, cached) and then evaluates at millions of
 points per second.
 """
