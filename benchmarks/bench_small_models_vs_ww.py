@@ -32,7 +32,10 @@ alone) by the child, and the child's CPU time (user + sys, ``getrusage``).
 ``torch.set_num_threads(K)`` (default 1; 0 leaves the libraries' own).  The htmp children
 import a snapshot of src/htmp copied (and byte-compiled) at the start of the run, put first
 on PYTHONPATH, so that edits to src/ during a run cannot mix code versions (``--live-src``
-imports the live tree); each child records a fingerprint of the code it imported.
+imports the live tree); each child records a fingerprint of the code it imported.  With
+numba installed (htmp's ``fast`` extra) one untimed process first compiles the snapshot's
+Kummer walk into numba's on-disk cache, as the first use of an installation does, so the
+timed children load compiled code (their "cold" call includes that load).
 Children:
 
 * ``htmp`` / ``ww`` (in-process): load every state dict (and, for WeightWatcher, rebuild
@@ -636,6 +639,11 @@ def main() -> None:
                        check=True)                   # no bytecode compiling in rep 0
         pp = os.pathsep.join(x for x in (str(snapshot), env.get("PYTHONPATH")) if x)
         envs["htmp"] = envs["htmp_once"] = dict(env, PYTHONPATH=pp)
+        # numba caches compiled code per source path: compile the snapshot's once, as the
+        # first use of an installation does, so that no timed child compiles
+        subprocess.run([args.htmp_python, "-c",
+                        "from htmp.laws import _kummer_jit; _kummer_jit.warm_up()"],
+                       check=True, env=envs["htmp"])
     load0 = os.getloadavg()
     runs = {m: [] for m in MODES}
     order = []

@@ -271,14 +271,18 @@ class Profile:
         return float(table_quantile(table, np.array([q]), upper=True)[0]) * math.exp(-t)
 
     def cdf(self, k: int, y: np.ndarray, *, full: bool = False) -> np.ndarray:
-        """CDF of the (untruncated) law fitted at grid point k (``full``: from the full
-        table, with relative precision deep in the tails)."""
+        """CDF of the (untruncated) law fitted at grid point k: to absolute precision ~1e-14
+        from the phase (what the KS distance needs), or with ``full`` from the full table,
+        with relative precision deep in the tails."""
         _, _, t, table = self.cache[k]
         if full:
             table = self._event_table(table, True)
+            if self.inverse:
+                return table.cdf_sf(math.exp(t) / y)[1]
+            return table.cdf_sf(y * math.exp(t))[0]
         if self.inverse:
-            return table.cdf_sf(math.exp(t) / y)[1]
-        return table.cdf_sf(y * math.exp(t))[0]
+            return 1.0 - table.cdf_abs(math.exp(t) / y)
+        return table.cdf_abs(y * math.exp(t))
 
     def conditional_cdf(self, k: int, y: np.ndarray) -> np.ndarray:
         """CDF at y of the law fitted at k, conditioned on tol < Y <= cut: what the kept

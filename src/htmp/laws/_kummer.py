@@ -48,6 +48,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import _kummer_jit
 from ._kummer_series import _KMAX, _coefficients, _log_series
 from ._kummer_table import KummerTable
 
@@ -185,9 +186,11 @@ def _jacobi_fraction(alpha: float, c: float, z: complex, n_terms: int) -> comple
 def _anchor(alpha: float, c: float, x_m: float):
     """r = w'/w = -c G(z) at z = x_m + i y1, with the J-fraction converged to rounding."""
     z = complex(x_m, 5.0 * math.sqrt(x_m) + 1.0)
-    n, g = 256, _jacobi_fraction(alpha, c, z, 256)
+    jit = _kummer_jit.load()
+    jf = jit.jacobi_fraction if jit is not None else _jacobi_fraction
+    n, g = 256, jf(alpha, c, z, 256)
     for _ in range(8):
-        g2 = _jacobi_fraction(alpha, c, z, 2 * n)
+        g2 = jf(alpha, c, z, 2 * n)
         if abs(g2 - g) <= 1e-16 * abs(g2):
             break
         n, g = 2 * n, g2
@@ -221,6 +224,33 @@ def build_table(alpha: float, c: float, *, log_tail: float = _LOG_TAIL,
                          f"got alpha={alpha!r}, c={c!r}")
     x_m = alpha + c + 1.0
     z, r = _anchor(alpha, c, x_m)
+    # Below x_frob the two-term Frobenius form w = w(0) + B x^(1+alpha) is exact to rounding:
+    # the next terms are O(x c / |alpha|) and O(x^(2+alpha)).  For -1 < alpha < 0 the walk can
+    # stop there instead of stepping down to 1e-307 (~1400 steps -> ~100).  Integer alpha >= 0
+    # brings log terms, so those walks keep the mass criterion (and reach it early anyway).
+    x_frob = 1e-18 * min(1.0, abs(alpha)) / (1.0 + c) if -1.0 < alpha < 0.0 else 0.0
+    walked, jit = None, _kummer_jit.load()
+    if jit is not None:
+        x0, Ls, rs, ref, ok = jit.walk(alpha, c, z, r, phase_cap, log_tail, log_underflow,
+                                       x_frob)
+        walked = (x0, Ls, rs, int(ref)) if ok else None
+    if walked is None:
+        walked = _walk_python(alpha, c, z, r, phase_cap, log_tail, log_underflow, x_frob)
+    x0, Ls, rs, ref = walked
+    partial = log_tail < _LOG_TAIL or log_underflow < _LOG_UNDERFLOW
+    for _ in range(_MAX_SPLITS):
+        table = _finish_table(alpha, c, x0, Ls, rs, ref, partial)
+        bad = _unconverged_gaps(table)
+        if bad.size == 0:
+            break
+        x0, Ls, rs, ref = _split_gaps(x0, Ls, rs, ref, bad, c, alpha)
+    return table
+
+
+def _walk_python(alpha, c, z, r, phase_cap, log_tail, log_underflow, x_frob):
+    """The walk in plain Python (the reference for :mod:`._kummer_numba`): the descent from
+    the anchor z to x_m, then outwards both ways; (x0, log w, w'/w, index of x_m)."""
+    x_m = alpha + c + 1.0
     w = _Walker(z, 0j, r, c, alpha, phase_cap)   # log w relative to the anchor
     while w.z.imag > 0:
         w.step(-1j, w.z.imag)
@@ -237,12 +267,6 @@ def build_table(alpha: float, c: float, *, log_tail: float = _LOG_TAIL,
     def stop_right(wk):
         x = wk.z.real
         return logf_tilde(x, wk.L) + math.log(x) < base - log_underflow or x > 1e300
-
-    # Below x_frob the two-term Frobenius form w = w(0) + B x^(1+alpha) is exact to rounding:
-    # the next terms are O(x c / |alpha|) and O(x^(2+alpha)).  For -1 < alpha < 0 the walk can
-    # stop there instead of stepping down to 1e-307 (~1400 steps -> ~100).  Integer alpha >= 0
-    # brings log terms, so those walks keep the mass criterion (and reach it early anyway).
-    x_frob = 1e-18 * min(1.0, abs(alpha)) / (1.0 + c) if -1.0 < alpha < 0.0 else 0.0
 
     def stop_left(wk):
         x = wk.z.real
@@ -261,18 +285,8 @@ def build_table(alpha: float, c: float, *, log_tail: float = _LOG_TAIL,
         walks.append(_walk_real(walker, direction, stop))
     right, left = walks
     pts = left[::-1] + [mid] + right
-    x0 = np.array([p[0] for p in pts])
-    Ls = np.array([p[1] for p in pts])
-    rs = np.array([p[2] for p in pts])
-    partial = log_tail < _LOG_TAIL or log_underflow < _LOG_UNDERFLOW
-    ref = len(left)
-    for _ in range(_MAX_SPLITS):
-        table = _finish_table(alpha, c, x0, Ls, rs, ref, partial)
-        bad = _unconverged_gaps(table)
-        if bad.size == 0:
-            break
-        x0, Ls, rs, ref = _split_gaps(x0, Ls, rs, ref, bad, c, alpha)
-    return table
+    return (np.array([p[0] for p in pts]), np.array([p[1] for p in pts]),
+            np.array([p[2] for p in pts]), len(left))
 
 
 # The series of log w about a centre converges only up to the nearest complex zero of w,
@@ -288,6 +302,10 @@ def _unconverged_gaps(table: KummerTable) -> np.ndarray:
     """Indices i of the gaps (x0[i], x0[i+1]) where the series of both ends disagree at the
     middle (log f relative to 1 + |log f|, the phase relative to 1 + |theta|)."""
     x0 = table.x0
+    jit = _kummer_jit.load()
+    if jit is not None and len(x0) >= 2:
+        return jit.unconverged_gaps(x0, table.lcoef, table.pcoef, table.logf0,
+                                    table.theta0, _GAP_TOL)
     if len(x0) < 2:
         return np.empty(0, dtype=int)
     mid = 0.5 * (x0[:-1] + x0[1:])
@@ -344,14 +362,22 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index, partial=False) -> KummerTable
     gaps = np.diff(x0)
     reach = np.maximum(np.r_[gaps[0], gaps], np.r_[gaps, gaps[-1]]) * 0.5
     with np.errstate(under="ignore"):
-        allcoef = _coefficients(x0, rs, c, alpha, _KMAX, rad=reach / x0)
+        jit = _kummer_jit.load()
+        if jit is not None:
+            allcoef = jit.coefficients(x0, rs, c, alpha, _KMAX, reach / x0, 1e-18)
+        else:
+            allcoef = _coefficients(x0, rs, c, alpha, _KMAX, rad=reach / x0)
         mags = np.abs(allcoef) * (reach / x0)[:, None] ** np.arange(allcoef.shape[1])[None, :]
     big = np.nonzero(np.any(mags > 1e-18, axis=0))[0]
     K = max(8, min(int(big.max()) + 2 if big.size else 2, _KMAX))
     coef = allcoef[:, :K]
-    lcoef, pcoef = _log_series(coef, x0, alpha, reach)
+    if jit is not None:
+        lcoef, pcoef = jit.log_series(np.ascontiguousarray(coef), x0, alpha, reach)
+    else:
+        lcoef, pcoef = _log_series(coef, x0, alpha, reach)
     if partial:      # a fit needs log f and the phase only: drop w's own series (half the memory)
         coef = np.empty((len(x0), 0), dtype=complex)
+    lcoef, pcoef = np.ascontiguousarray(lcoef), np.ascontiguousarray(pcoef)
     return KummerTable(alpha=alpha, c=c, x0=x0, coef=coef, lcoef=lcoef, pcoef=pcoef,
                        logf0=logf0, theta0=theta0, L_min=complex(Ls[0]), partial=partial)
 

@@ -12,6 +12,8 @@ from functools import cached_property
 
 import numpy as np
 
+from . import _kummer_jit
+
 __all__ = ["KummerTable", "GL20", "GL8"]
 
 GL20 = np.polynomial.legendre.leggauss(20)
@@ -121,6 +123,9 @@ class KummerTable:
         x = np.asarray(x, dtype=float)
         if x.size == 0 or x.min() < self.x0[0] or x.max() > self.x0[-1]:
             return None
+        jit = _kummer_jit.load()
+        if jit is not None and self.lcoef.shape[1] >= 1:
+            return jit.logpdf_derivatives(self.x0, self._mids, self.lcoef, self.logf0, x)
         j = self._nearest(x)
         x0 = self.x0.take(j)
         u = (x - x0) / x0
@@ -146,8 +151,7 @@ class KummerTable:
         mid = (x >= lo) & (x <= hi)
         if np.any(mid):
             xm = x[mid]
-            j = self._nearest(xm)
-            out[mid] = self.logf0[j] + self._real_series(self._transposed[0], j, xm)
+            out[mid] = self._series_at(self.lcoef, self.logf0, xm)
         left = x < lo
         if np.any(left):
             out[left] = self._logpdf_left(x[left])
@@ -220,8 +224,27 @@ class KummerTable:
 
     def phase(self, x: np.ndarray) -> np.ndarray:
         """Continuous arg w(x) inside the table range."""
+        return self._series_at(self.pcoef, self.theta0, np.asarray(x, dtype=float))
+
+    def _series_at(self, coef: np.ndarray, base: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """base[j] + its stored series from the nearest centre j (compiled when numba is)."""
+        jit = _kummer_jit.load()
+        if jit is not None and coef.shape[1] >= 2 and len(self.x0) > 1:
+            return jit.series_at(coef, base, self.x0, self._mids, x)
         j = self._nearest(x)
-        return self.theta0[j] + self._real_series(self._transposed[1], j, x)
+        rows = self._transposed[0] if coef is self.lcoef else self._transposed[1]
+        return base[j] + self._real_series(rows, j, x)
+
+    def cdf_abs(self, x: np.ndarray) -> np.ndarray:
+        """F to absolute precision (~1e-14 inside the table, from the phase alone; 0 below
+        and 1 above it, where the mass left is < e^-30 in a partial table): what a KS
+        distance needs, without the tail integrals :meth:`cdf_sf` builds on first use."""
+        x = np.asarray(x, dtype=float)
+        F = np.where(x > self.x0[-1], 1.0, 0.0)
+        inside = (x >= self.x0[0]) & (x <= self.x0[-1])
+        if np.any(inside):
+            F[inside] = np.clip(self.phase(x[inside]) / (math.pi * self.c), 0.0, 1.0)
+        return F
 
     def cdf_sf(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(F, 1-F) with relative precision in both tails and ~1e-14 absolute in the bulk."""
