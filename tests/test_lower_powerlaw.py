@@ -135,3 +135,26 @@ def test_bad_options_raise():
         fit_lower_powerlaw(x, max_candidates=1)
     with pytest.raises(TypeError, match=r"x must be a real numeric array"):
         fit_lower_powerlaw(np.array(["a"] * 60))
+
+
+@pytest.mark.slow
+def test_gradient_norms_experiment_quick_mode(tmp_path):
+    pytest.importorskip("torch")
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "gradient_norms.py"
+    spec = importlib.util.spec_from_file_location("gradient_norms", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["gradient_norms"] = mod
+    spec.loader.exec_module(mod)
+    mod.main(["--quick", "--out", str(tmp_path)])
+    df = pd.read_csv(tmp_path / "gradient_norms.csv")
+    assert len(df) == 4 and set(df.series) == {"minibatch", "full"}
+    assert (df.lower_exponent[df.lower_status != "failed"] > 0).all()
+    series = pd.read_csv(tmp_path / "gradient_norms_series.csv")
+    assert (series.norm > 0).all() and len(series) == 2 * (300 + 60)
+    assert (tmp_path / "gradnorm_tails.png").stat().st_size > 10_000

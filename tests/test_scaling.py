@@ -211,3 +211,31 @@ def test_type_errors():
         simulate_ridge(100.0, gamma=0.5, kappa=1.0, ell=0.5)
     with pytest.raises(TypeError, match="mu must be a real number"):
         ridge_loss_theory("a", gamma=0.5, kappa=1.0)
+
+
+def _load_experiment(name):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.slow
+def test_scaling_experiment_quick_mode(tmp_path):      # ~5-10 s on a shared core
+    import pandas as pd
+
+    df = _load_experiment("scaling_law").main(["--quick", "--out", str(tmp_path)])
+    saved = pd.read_csv(tmp_path / "scaling_law.csv")
+    assert len(saved) == len(df) == 6 and set(saved.law) == {"htmp", "inverse_htmp"}
+    np.testing.assert_allclose(saved.paper - saved.predicted,
+                               np.where(saved.law == "htmp", 2 * saved.ell, saved.paper - 2 * saved.ell))
+    # even this small run separates the two predictions: every simulated slope is nearer ours
+    assert ((saved.slope_sim - saved.predicted).abs() < (saved.slope_sim - saved.paper).abs()).all()
+    for png in ("scaling_loss_vs_n.png", "scaling_slopes.png"):
+        assert (tmp_path / png).stat().st_size > 10_000
