@@ -1,7 +1,7 @@
 """Lower and upper power laws of SGD gradient norms (the paper's (5.2a)/(5.2b), Prop 5.2).
 
 A one-hidden-layer ReLU MLP (d -> 128 -> 10, weights N(0, 1/fan_in)) is trained on the training
-split of scikit-learn's digits (1438 images of 64 pixels, standardised per image) or of MNIST-1D
+split of scikit-learn's digits (about 1440 images of 64 pixels, standardised per image) or of MNIST-1D
 (4000 sequences of length 40), both from ``htmp.demo_training.load_data`` and offline, by SGD
 (learning rate 0.05, weight decay 1e-3, cross-entropy) for several batch sizes.  After a burn-in, every step records
 
@@ -147,7 +147,7 @@ def figures(series: dict, df: pd.DataFrame, out: Path) -> list[Path]:
                 ax.loglog(xs, frac * (xs / r.lower_xmax) ** r.lower_exponent, "--",
                           color=line.get_color(), lw=1.5)
         ax.set(xlabel="gradient norm", ylabel="P(norm <= x)",
-               title=f"{name} gradient norms: empirical CDF, lower power-law fit (dashed)")
+               title=f"{name}: empirical CDF, lower power-law fit (dashed)")
         ax.legend(fontsize=8)
     fig.tight_layout()
     paths = [out / "gradnorm_tails.png"]
