@@ -80,6 +80,7 @@ class ClosedMP:
         self.gamma = float(law.params["gamma"])
         self.scale = float(law.params["scale"])
         self.lo, self.hi = (float(v) for v in law.support())
+        self.t_lo = self.lo if self.lo > 0 else float(law.ppf(1e-18))
         self.mean = self.scale
 
     def g_dg(self, w):
@@ -146,6 +147,7 @@ class Panels:
         if not np.isfinite(hi) and float(law.sf(t_hi)) > 0:
             extra_t.append(2.0 * t_hi)
             extra_q.append(float(law.sf(t_hi)))
+        self.t_lo, self.t_hi = t_lo, t_hi
         n0 = max(4, int(np.ceil(np.log2(t_hi / t_lo))))
         edges = np.geomspace(t_lo, t_hi, n0 + 1)
         self.a, self.b, self.coef, vals = _adapt(law.pdf, edges, tol, tail, max_panels)

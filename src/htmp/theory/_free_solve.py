@@ -116,17 +116,35 @@ def g_from_w2(tr2, zeta, w2):
     return w2 * g2 / zeta
 
 
-def solve_real(tr1, tr2, x, stride=16):
-    """w_2 at real points ``x`` (sorted ascending), by levels: every ``stride``-th point down the
-    ladder, then the points between from the interpolated solution of their neighbours
-    (Newton on the axis directly), the ladder again where that fails.
+def _newton_from(tr1, tr2, x, xk, wk):
+    """Newton on the axis from the solutions ``wk`` at ``xk`` interpolated to ``x``; a root
+    with a negative density (a wrong branch) counts as not converged."""
+    guess = np.interp(x, xk, wk.real) + 1j * np.interp(x, xk, wk.imag)
+    w, conv = _newton(tr1, tr2, x + 0j, guess, 10)
+    if np.any(conv):
+        g = g_from_w2(tr2, x[conv] + 0j, w[conv])
+        conv[conv] = g.imag <= 1e-12 * np.abs(g)
+    return w, conv
 
-    Returns (w2, y_reached) as :func:`solve`.
+
+def solve_real(tr1, tr2, x, known=None, stride=16):
+    """w_2 at real points ``x`` (sorted ascending).
+
+    With ``known = (xk, wk)`` (solutions at sorted points xk) every point starts Newton on the
+    axis from the interpolated solution.  Without it, by levels: every ``stride``-th point
+    down the ladder, then the points between from their solved neighbours.  A point where
+    that fails goes down the ladder.  Returns (w2, y_reached) as :func:`solve`.
     """
     x = np.asarray(x, dtype=float)
     n = x.size
     w2 = np.empty(n, dtype=complex)
     y = np.full(n, np.nan)
+    if known is not None and len(known[0]) >= 2:
+        w2[:], conv = _newton_from(tr1, tr2, x, *known)
+        y[conv] = 0.0
+        if not np.all(conv):
+            w2[~conv], y[~conv] = solve_real(tr1, tr2, x[~conv], stride=stride)
+        return w2, y
     solved = np.zeros(n, dtype=bool)
     first = np.zeros(n, dtype=bool)
     first[::stride] = True
@@ -136,15 +154,11 @@ def solve_real(tr1, tr2, x, stride=16):
     step = stride
     while not np.all(solved):
         step = max(step // 2, 1)
-        lvl = np.zeros(n, dtype=bool)
-        lvl[::step] = True
-        lvl &= ~solved
-        idx = np.nonzero(lvl)[0]
-        good = solved & (y == 0)
-        base = np.nonzero(good if np.count_nonzero(good) >= 2 else solved)[0]
-        guess = (np.interp(x[idx], x[base], w2[base].real)
-                 + 1j * np.interp(x[idx], x[base], w2[base].imag))
-        w_new, conv = _newton(tr1, tr2, x[idx] + 0j, guess, 10)
+        idx = np.nonzero((np.arange(n) % step == 0) & ~solved)[0]
+        base = np.nonzero(solved & (y == 0))[0]
+        if base.size < 2:
+            base = np.nonzero(solved)[0]
+        w_new, conv = _newton_from(tr1, tr2, x[idx], x[base], w2[base])
         w2[idx[conv]], y[idx[conv]] = w_new[conv], 0.0
         miss = idx[~conv]
         if miss.size:
