@@ -51,7 +51,17 @@ def _upper(w: np.ndarray) -> np.ndarray:
     return w.real + 1j * (w.imag + 0.0)
 
 
-class Atoms:
+class _Transform:
+    """T(w) = E[X/(w - X)] = w G(w) - 1 and T'(w) from ``t_dt`` (computed without the
+    cancellation of w G - 1 at large |w|); G = (1 + T)/w."""
+
+    def g_dg(self, w):
+        w = _upper(w)
+        t, dt = self.t_dt(w)
+        return (1.0 + t) / w, (dt * w - (1.0 + t)) / (w * w)
+
+
+class Atoms(_Transform):
     """Equal-weight point masses at ``values`` (duplicates merged into weights)."""
 
     def __init__(self, values: np.ndarray):
@@ -59,21 +69,23 @@ class Atoms:
         self.t, self.q = vals, counts / counts.sum()
         self.mean = float(np.dot(self.q, self.t))
         self.lo, self.hi = float(vals[0]), float(vals[-1])
+        self.reach = max(self.hi, np.finfo(float).tiny)
 
-    def g_dg(self, w):
+    def t_dt(self, w):
         w = _upper(w)
-        g = np.empty(w.shape, dtype=complex)
-        dg = np.empty(w.shape, dtype=complex)
-        flat, gf, dgf = w.ravel(), g.ravel(), dg.ravel()
+        t = np.empty(w.shape, dtype=complex)
+        dt = np.empty(w.shape, dtype=complex)
+        flat, tf, dtf = w.ravel(), t.ravel(), dt.ravel()
+        qt = self.q * self.t
         step = max(1, 2_000_000 // max(self.t.size, 1))
         for i in range(0, flat.size, step):
             r = 1.0 / (flat[i:i + step, None] - self.t[None, :])
-            gf[i:i + step] = r @ self.q
-            dgf[i:i + step] = -(r * r) @ self.q
-        return g, dg
+            tf[i:i + step] = r @ qt
+            dtf[i:i + step] = -(r * r) @ qt
+        return t, dt
 
 
-class ClosedMP:
+class ClosedMP(_Transform):
     """MarchenkoPastur(gamma, scale): closed-form G and G'."""
 
     def __init__(self, law):
@@ -82,16 +94,17 @@ class ClosedMP:
         self.lo, self.hi = (float(v) for v in law.support())
         self.t_lo = self.lo if self.lo > 0 else float(law.ppf(1e-18))
         self.mean = self.scale
+        self.reach = self.hi
 
-    def g_dg(self, w):
+    def t_dt(self, w):
+        # T = (z - m - root)/(2 g s) rationalised: 2 s / (z - m + root), m = s (1 + g)
         z = _upper(w)
-        g, s = self.gamma, self.scale
+        s, m = self.scale, self.scale * (1 + self.gamma)
         root = np.sqrt(z - self.lo) * np.sqrt(z - self.hi)       # ~ z at infinity
         with np.errstate(divide="ignore", invalid="ignore"):
-            G = (z - s * (1 - g) - root) / (2 * g * s * z)
+            den = z - m + root
             droot = (z - 0.5 * (self.lo + self.hi)) / root
-            dG = ((1 - droot) * z - (z - s * (1 - g) - root)) / (2 * g * s * z * z)
-        return G, dG
+            return 2 * s / den, -2 * s * (1 + droot) / (den * den)
 
 
 def _bernstein_rho(v: np.ndarray) -> np.ndarray:
@@ -123,7 +136,7 @@ def _q_sum(coef: np.ndarray, v: np.ndarray):
     return acc, dacc
 
 
-class Panels:
+class Panels(_Transform):
     """G and G' of a law with a density, from the density on adaptive Gauss-Legendre panels.
 
     The panels cover [t_lo, t_hi], where the mass outside is below ``tail`` (or the support
@@ -157,31 +170,36 @@ class Panels:
         self.q = np.concatenate([(self.h[:, None] * _WEIGHTS[None, :] * vals).ravel(), extra_q])
         m = float(law.mean())
         self.mean = m if np.isfinite(m) else float(np.dot(self.q, self.t))
+        self.reach = float(np.max(self.t))
 
-    def g_dg(self, w):
+    def t_dt(self, w):
         w = _upper(w)
         shape, w = w.shape, w.ravel()
-        G = np.empty(w.shape, dtype=complex)
-        dG = np.empty(w.shape, dtype=complex)
+        T = np.empty(w.shape, dtype=complex)
+        dT = np.empty(w.shape, dtype=complex)
         K, m = self.c.size, M_NODES
+        qt = self.q * self.t
+        mass = 2.0 * self.h * self.coef[:, 0]
         for i in range(0, w.size, _CHUNK):
             wc = w[i:i + _CHUNK]
             v = (wc[:, None] - self.c[None, :]) / self.h[None, :]
             near = _bernstein_rho(v) < RHO_NEAR
             r = 1.0 / (wc[:, None] - self.t[None, :])
             r[:, :K * m][np.repeat(near, m, axis=1)] = 0.0
-            G[i:i + _CHUNK] = r @ self.q
-            dG[i:i + _CHUNK] = -(r * r) @ self.q
+            T[i:i + _CHUNK] = r @ qt
+            dT[i:i + _CHUNK] = -(r * r) @ qt
             ip, ik = np.nonzero(near)
             if ip.size:
                 vv = v[ip, ik]
                 # a point on a panel end: the log singularities of neighbours cancel; step off
                 vv = np.where(np.abs(np.abs(vv.real) - 1) + np.abs(vv.imag) < 1e-15,
                               vv + 1e-14j, vv)
-                g_near, dg_near = _q_sum(self.coef[ik], vv)
-                np.add.at(G, i + ip, g_near)
-                np.add.at(dG, i + ip, dg_near / self.h[ik])
-        return G.reshape(shape), dG.reshape(shape)
+                g, dg = _q_sum(self.coef[ik], vv)
+                dg = dg / self.h[ik]
+                wp = w[i + ip]                     # t/(w-t) = w/(w-t) - 1 on a near panel
+                np.add.at(T, i + ip, wp * g - mass[ik])
+                np.add.at(dT, i + ip, g + wp * dg)
+        return T.reshape(shape), dT.reshape(shape)
 
 
 def _adapt(pdf, edges, tol, tail, max_panels):

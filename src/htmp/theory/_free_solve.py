@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["solve", "solve_real"]
+__all__ = ["solve", "solve_real", "g_from_w2", "t_from_w2"]
 
 _TOL = 1e-13            # Newton stops when the step is below this, relative to |w_2|
 
 
 def _f_df(tr, w):
-    """F = G / (w G - 1) and F' = -(G' + G^2) / (w G - 1)^2 of one transform."""
-    g, dg = tr.g_dg(w)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = w * g - 1.0
-        return g / t, -(dg + g * g) / (t * t), g
+    """F = G/T = (1 + T)/(w T) and F' = -(T (1 + T) + w T') / (w T)^2 of one transform."""
+    t, dt = tr.t_dt(w)
+    wt = w * t
+    return (1.0 + t) / wt, -(t * (1.0 + t) + w * dt) / (wt * wt)
 
 
 def _newton(tr1, tr2, zeta, w2, maxit):
@@ -40,38 +39,38 @@ def _newton(tr1, tr2, zeta, w2, maxit):
     ok = np.zeros(w2.shape, dtype=bool)
     active = np.arange(w2.size)
     prev = np.full(w2.shape, np.inf)
-    for _ in range(maxit):
-        z, v = zeta[active], w2[active]
-        f2, df2, _ = _f_df(tr2, v)
-        w1 = z * f2
-        f1, df1, _ = _f_df(tr1, w1)
-        phi = v - z * f1
-        dphi = 1.0 - z * z * df1 * df2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = phi / dphi
-        # damped so that w2 stays above the axis (the solution lies in the upper half
-        # plane); a real-axis solution that rounding pushes below the axis is clipped to it
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lam = np.where(step.imag > v.imag,
-                           np.clip(0.9 * v.imag / step.imag, 0.0, 1.0), 1.0)
-        lam = np.where(v.imag > 1e-12 * np.abs(v), lam, 1.0)
-        new = v - lam * step
-        new = new.real + 1j * np.maximum(new.imag, 0.0)
-        good = np.isfinite(new)
-        w2[active] = np.where(good, new, v)
-        # converged: the step is at rounding level, or it is small and Newton is in its
-        # quadratic phase (the step fell 1000-fold), so the error left is ~ step^2
-        rel = np.abs(step) / np.abs(new)
-        quad = (rel <= 1e-7) & (rel <= 1e-3 * prev[active])
-        done = good & (lam == 1.0) & ((rel <= _TOL) | quad) & (w1.imag >= -1e-9 * np.abs(w1))
-        prev[active] = rel
-        ok[active[done]] = True
-        bad = ~good
-        keep = ~(done | bad)
-        active = active[keep]
-        if active.size == 0:
-            break
+    with np.errstate(all="ignore"):       # a diverging point turns non-finite: not converged
+        for _ in range(maxit):
+            if active.size == 0:
+                break
+            active = _newton_step(tr1, tr2, zeta, w2, ok, prev, active)
     return w2, ok
+
+
+def _newton_step(tr1, tr2, zeta, w2, ok, prev, active):
+    """One Newton step on the ``active`` points (updates w2, ok, prev in place); returns the
+    points still active."""
+    z, v = zeta[active], w2[active]
+    f2, df2 = _f_df(tr2, v)
+    w1 = z * f2
+    f1, df1 = _f_df(tr1, w1)
+    step = (v - z * f1) / (1.0 - z * z * df1 * df2)
+    # damped so that w2 stays above the axis (the solution lies in the upper half plane);
+    # a real-axis solution that rounding pushes below the axis is clipped to it
+    lam = np.where(step.imag > v.imag, np.clip(0.9 * v.imag / step.imag, 0.0, 1.0), 1.0)
+    lam = np.where(v.imag > 1e-12 * np.abs(v), lam, 1.0)
+    new = v - lam * step
+    new = new.real + 1j * np.maximum(new.imag, 0.0)
+    good = np.isfinite(new)
+    w2[active] = np.where(good, new, v)
+    # converged: the step is at rounding level, or it is small and Newton is in its
+    # quadratic phase (the step fell 1000-fold), so the error left is ~ step^2
+    rel = np.abs(step) / np.abs(new)
+    quad = (rel <= 1e-7) & (rel <= 1e-3 * prev[active])
+    done = good & (lam == 1.0) & ((rel <= _TOL) | quad) & (w1.imag >= -1e-9 * np.abs(w1))
+    prev[active] = rel
+    ok[active[done]] = True
+    return active[good & ~done]
 
 
 def solve(tr1, tr2, zeta, y_top=None, max_rungs=200):
@@ -86,9 +85,9 @@ def solve(tr1, tr2, zeta, y_top=None, max_rungs=200):
     scale = max(m1 * m2, np.finfo(float).tiny)
     y = np.maximum(yt, np.abs(x) + scale) if y_top is None else np.maximum(yt, y_top)
     w2, ok = _newton(tr1, tr2, x + 1j * y, (x + 1j * y) / m1, 60)
-    if not np.all(ok):          # Newton from the asymptotic guess failed: climb higher
-        far = ~ok
-        y[far] *= 100.0
+    if not np.all(ok):          # Newton from the asymptotic guess failed: start far above
+        far = ~ok               # both supports, where w2 ~ zeta / E[mu_1] holds
+        y[far] = 10.0 * np.maximum(np.abs(x[far]), tr1.reach * tr2.reach) + y[far]
         w2[far], ok[far] = _newton(tr1, tr2, x[far] + 1j * y[far], (x[far] + 1j * y[far]) / m1,
                                    100)
     r = np.full(x.shape, 0.05)
@@ -111,9 +110,13 @@ def solve(tr1, tr2, zeta, y_top=None, max_rungs=200):
 
 
 def g_from_w2(tr2, zeta, w2):
-    """G(zeta) = w_2 G_2(w_2) / zeta."""
-    g2, _ = tr2.g_dg(w2)
-    return w2 * g2 / zeta
+    """G(zeta) = (1 + T_2(w_2)) / zeta."""
+    return (1.0 + t_from_w2(tr2, w2)) / zeta
+
+
+def t_from_w2(tr2, w2):
+    """T(zeta) = zeta G(zeta) - 1 = T_2(w_2), free of cancellation; density x p = -Im T / pi."""
+    return tr2.t_dt(w2)[0]
 
 
 def _newton_from(tr1, tr2, x, xk, wk):
@@ -122,8 +125,8 @@ def _newton_from(tr1, tr2, x, xk, wk):
     guess = np.interp(x, xk, wk.real) + 1j * np.interp(x, xk, wk.imag)
     w, conv = _newton(tr1, tr2, x + 0j, guess, 10)
     if np.any(conv):
-        g = g_from_w2(tr2, x[conv] + 0j, w[conv])
-        conv[conv] = g.imag <= 1e-12 * np.abs(g)
+        t = t_from_w2(tr2, w[conv])
+        conv[conv] = t.imag <= 1e-12 * np.abs(1.0 + t)
     return w, conv
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 
 from ._free_cauchy import _NODES, M_NODES, legendre_basis, legendre_coefficients
-from ._free_solve import g_from_w2, solve_real
+from ._free_solve import solve_real, t_from_w2
 
 __all__ = ["Table", "build_table"]
 
@@ -85,8 +85,7 @@ class Table:
 def _density_s(tr1, tr2, x, known):
     """q = x p(x) = -Im(w_2 G_2(w_2)) / pi at sorted x, warm-started from ``known``."""
     w2, y = solve_real(tr1, tr2, x, known=known)
-    g = g_from_w2(tr2, x + 0j, w2) * x
-    return -g.imag / np.pi, w2, y
+    return -t_from_w2(tr2, w2).imag / np.pi, w2, y
 
 
 def build_table(tr1, tr2, atom0, x_lo, x_hi, exact_lo, exact_hi, *, tol=1e-12, tail=1e-17,

@@ -29,7 +29,7 @@ from ..fitting._results import FitResult
 from ..laws import MarchenkoPastur
 from ..laws._base import Law
 from ._free_cauchy import Atoms, ClosedMP, Panels
-from ._free_solve import g_from_w2, solve, solve_real
+from ._free_solve import g_from_w2, solve, solve_real, t_from_w2
 from ._free_table import build_table
 
 __all__ = ["free_multiplicative", "FreeMultiplicative", "FreeTableInfo"]
@@ -121,8 +121,8 @@ class FreeMultiplicative:
             xs = flat[order]
             known = (self._table.xs, self._table.ws) if "_table" in self.__dict__ else None
             w2, _ = solve_real(self._tr1, self._tr2, xs, known=known)
-            g = g_from_w2(self._tr2, xs + 0j, w2)
-            out[order] = np.maximum(-g.imag / np.pi, 0.0)
+            t = t_from_w2(self._tr2, w2)
+            out[order] = np.maximum(-t.imag / (np.pi * xs), 0.0)
         return out.reshape(x.shape)[()]
 
     # -- distribution function (from the table) --------------------------------------------
