@@ -215,3 +215,22 @@ def test_bad_law():
         free_multiplicative(np.ones(3), MarchenkoPastur(gamma=[0.2, 0.5]))
     with pytest.raises(TypeError, match=r"z must be a complex number"):
         free_multiplicative(np.ones(3), INV).stieltjes("x")
+
+
+# -- the PIPO experiment, quick mode ---------------------------------------------------------------
+def test_pipo_experiment_quick(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "experiments" / "free_convolution.py"
+    spec = importlib.util.spec_from_file_location("free_convolution_exp", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    frame = mod.main(["--quick", "--out", str(tmp_path)])
+    assert (tmp_path / "free_pipo.png").stat().st_size > 0
+    assert (tmp_path / "pipo.csv").exists() and (tmp_path / "pipo.json").exists()
+    row = frame.iloc[0]
+    # the output keeps Sigma's survival index a' = 1.5 (Prop 4.2), and C(x) = sf x^a' is
+    # within 1% of (E Y)^a' already at x = 1e4 (full run: 4-6 digits at 1e8)
+    assert abs(row["slope_at_x_max"] - row["a_sigma"]) < 0.05
+    assert row["C_measured_at_x_max"] == pytest.approx(row["C_mean_power"], rel=0.01)
+    assert abs(row["mass_error"]) < 1e-12
