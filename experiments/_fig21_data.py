@@ -33,18 +33,31 @@ def available() -> tuple:
     return tuple(d for d in OFFLINE if importlib.util.find_spec(_NEEDS[d]) is not None)
 
 
+def _allowed_globals() -> dict:
+    """The globals a pickled numpy array needs (numpy 1 wrote ``numpy.core``, numpy 2
+    writes ``numpy._core``; both resolve here without importing the deprecated name)."""
+    import codecs
+
+    core = getattr(np, "_core", None) or np.core
+    return {(mod, name): obj
+            for prefix in ("numpy.core", "numpy._core")
+            for mod, name, obj in ((f"{prefix}.multiarray", "_reconstruct",
+                                    core.multiarray._reconstruct),
+                                   (f"{prefix}.numeric", "_frombuffer", core.numeric._frombuffer))
+            } | {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                 ("_codecs", "encode"): codecs.encode}
+
+
 class _CifarUnpickler(pickle.Unpickler):
     """Builds only what a CIFAR-10 batch holds: dicts, lists, bytes/str, numbers and numpy
     arrays; any other global (a ``__reduce__`` calling ``os.system``) is refused."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
-
     def find_class(self, module, name):
-        if (module, name) in self.ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a CIFAR-10 "
-                                     f"batch (only numpy arrays, lists, dicts, bytes)")
+        obj = _allowed_globals().get((module, name))
+        if obj is None:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a CIFAR-10 "
+                                         f"batch (only numpy arrays, lists, dicts, bytes)")
+        return obj
 
 
 def read_cifar_batch(path: Path) -> tuple:

@@ -97,6 +97,12 @@ class Config:
             raise ValueError(f"cifar10 is read from the folder given by cifar (--cifar DIR) "
                              f"and only then: got datasets {self.datasets!r}, "
                              f"cifar {self.cifar!r}")
+        if self.cifar is not None and not Path(self.cifar).is_dir():
+            raise ValueError(f"cifar must be a folder holding the CIFAR-10 python batches, "
+                             f"got {str(self.cifar)!r} (not a folder)")
+        m = self.mnist1d_samples
+        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 100):
+            raise ValueError(f"mnist1d_samples must be None or an integer >= 100, got {m!r}")
 
 
 QUICK = dict(n=16, n_act=64, width=2, epochs=2, batch_size=8, mnist1d_samples=500)
@@ -250,12 +256,28 @@ def plot_grid(panels: dict, label: str, kind: str, archs, path: Path) -> None:
                 ax.set_yscale("log")
             else:
                 plot_feature_fits(fits, ax=ax, loglog=True)
+                _plot_whole_invgamma(ax, eigs)
                 ax.legend(fontsize=6)
             ax.set_title(_panel_title(stage, label, arch, fits), fontsize=8)
+            ax.minorticks_off()         # log axes' minor ticks were half the drawing time
     what = "NTK Gram J Jᵀ" if kind == "ntk" else "last hidden layer ΦᵀΦ/n"
     fig.suptitle(f"{what} spectra, {label}: initialisation (top) and trained (bottom)",
                  fontsize=10)
     fig.savefig(path, dpi=80, facecolor="white")
+
+
+def _plot_whole_invgamma(ax, eigs) -> None:
+    """Dashed: one inverse-Gamma law fitted to every positive eigenvalue, on the ESD's scale."""
+    from scipy import stats
+
+    from htmp.fitting import fit_invgamma
+    pos = eigs[eigs > 0]
+    w = fit_invgamma(pos)
+    if w.status != "ok":
+        return
+    t = np.geomspace(pos[0], pos[-1], 200)
+    ax.plot(t, len(pos) / len(eigs) * stats.invgamma.pdf(t, w.a, scale=w.b), "k--", lw=1,
+            label=f"inverse-Gamma, whole spectrum (a+1={w.a + 1:.3g}, KS {w.ks:.3f})")
 
 
 def _fmt(v, spec=".3g") -> str:
