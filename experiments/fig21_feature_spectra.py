@@ -158,11 +158,16 @@ def spectra(model, x_ntk, x_act, device: str) -> dict:
     out = {"ntk": (np.asarray(r.eigenvalues), None,
                    dict(n=r.n, k=r.k, seconds=time.perf_counter() - t0))}
     t0 = time.perf_counter()
-    eigs = activation_eigvals(model, x_act, layers=r"^last$")["last"]
+    eigs = np.array(activation_eigvals(model, x_act, layers=r"^last$")["last"])
     p = int(np.prod(_last_shape(model, x_act[:1], device)))
     n = len(x_act)
-    out["activations"] = (np.asarray(eigs), min(n, p) / max(n, p),
-                          dict(n=n, k=p, seconds=time.perf_counter() - t0))
+    # Φ comes from a float32 forward pass: eigenvalues of ΦᵀΦ/n below matrix_rank's
+    # tolerance for Φ, (max(n, p) eps_float32)² λ_max, are zeros (dead units), not an edge
+    tol = (max(n, p) * np.finfo(np.float32).eps) ** 2 * float(eigs[-1])
+    n_zero = int(np.sum(eigs <= tol))
+    eigs[eigs <= tol] = 0.0
+    out["activations"] = (eigs, min(n, p) / max(n, p),
+                          dict(n=n, k=p, n_zero=n_zero, seconds=time.perf_counter() - t0))
     return out
 
 
@@ -221,6 +226,7 @@ def run_network(arch, data, idx, cfg: Config, seed: int, label: str) -> tuple:
             row, fits = fit_row(eigs, gamma)
             rows.append({**base, "stage": stage, "spectrum": kind, **acc,
                          "n_inputs": info["n"], "k_or_p": info["k"],
+                         "n_zero": info.get("n_zero", 0),
                          "gamma": gamma if gamma is not None else math.nan,
                          "spectrum_seconds": info["seconds"], **row})
             panels[(stage, kind)] = (eigs, fits)
@@ -287,7 +293,7 @@ def _fmt(v, spec=".3g") -> str:
 
 
 def markdown_table(rows) -> str:
-    head = ("| data | net | P | stage | spectrum | test acc | edge a+1 (KS, fit) | "
+    head = ("| data | net | P | stage | spectrum | train / test acc | edge a+1 (KS, fit) | "
             "whole inv-Γ a+1 (KS) | tail α (KS, n tail) | κ |")
     lines = [head, "|" + "---|" * 10]
     for r in rows:
@@ -296,7 +302,8 @@ def markdown_table(rows) -> str:
                 if r.get("edge_status") == "ok" else r.get("edge_status") or r["fit_error"])
         lines.append(
             f"| {r['dataset']} | {r['arch']} | {r['n_params']} | {r['stage']} | "
-            f"{r['spectrum']} ({r['n_eigs']}) | {_fmt(r['test_acc'], '.3f')} | {edge} | "
+            f"{r['spectrum']} ({r['n_eigs']}) | {r['train_acc']:.2f} / {r['test_acc']:.3f} | "
+            f"{edge} | "
             f"{_fmt(r.get('whole_invgamma_exponent'))} "
             f"({_fmt(r.get('whole_invgamma_ks'), '.3f')}) | {_fmt(r.get('alpha'))} "
             f"({_fmt(r.get('powerlaw_ks'), '.3f')}, {_fmt(r.get('n_tail'), 'd')}) | "
@@ -335,15 +342,16 @@ def run(cfg: Config, out: Path) -> list:
     np.savez_compressed(out / "spectra.npz", **arrays)
     conf = {k: (str(v) if isinstance(v, Path) else v)
             for k, v in dataclasses.asdict(cfg).items()}
-    (out / "results.json").write_text(json.dumps(dict(config=conf, rows=rows), indent=1,
-                                                 default=_json_default))
+    js = dict(config=conf, rows=[{k: _jsonable(v) for k, v in r.items()} for r in rows])
+    (out / "results.json").write_text(json.dumps(js, indent=1, allow_nan=False))
     return rows
 
 
-def _json_default(v):
+def _jsonable(v):
+    """Numbers as JSON takes them: numpy scalars as Python ones, NaN / inf as null."""
     if isinstance(v, (np.integer, np.floating)):
-        return v.item()
-    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+        v = v.item()
+    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 def parse(argv=None) -> tuple:

@@ -72,6 +72,14 @@ def test_quick_run_writes_results_and_figures(exp, data, tmp_path):
     with np.load(tmp_path / "spectra.npz") as spec:
         e = spec[f"{label}/resnet9/trained/ntk"]
     assert len(e) == 160 and np.all(np.diff(e) >= 0)
+    # activations: eigenvalues under matrix_rank's float32 tolerance were set to 0 (counted)
+    act = df[df.spectrum == "activations"]
+    assert (act.n_positive + act.n_zero == act.n_eigs).all()
+    with np.load(tmp_path / "spectra.npz") as spec:
+        for key in (k for k in spec.files if k.endswith("activations")):
+            a = spec[key]      # min(n, p) eigenvalues of 64 inputs; max(n, p) >= 64
+            tol = (max(64, len(a)) * np.finfo(np.float32).eps) ** 2 * a[-1]
+            assert np.all((a == 0) | (a > tol))
     js = json.loads((tmp_path / "results.json").read_text())
     assert js["config"]["n"] == 16 and len(js["rows"]) == 12
     for kind in ("ntk", "activations"):
@@ -133,7 +141,7 @@ def test_model_argument_errors(zoo, kw, match):
         zoo.make_model(args.pop("arch"), **args)
 
 
-# -- CIFAR-10 reader ---------------------------------------------------------------------------------
+# -- CIFAR-10 reader ----------------------------------------------------------------------------
 def _batch(n, rng, *, bytes_keys=True, labels=None, data=None):
     x = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8) if data is None else data
     y = list(rng.integers(0, 10, size=n)) if labels is None else labels
@@ -264,7 +272,7 @@ def test_balanced_subset(data):
         data.balanced_subset(y, 80, rng=0)
 
 
-# -- argument errors ---------------------------------------------------------------------------------
+# -- argument errors -----------------------------------------------------------------------------
 @pytest.mark.parametrize("kw, match", [
     (dict(n=5), r"n must be an integer >= 10, got 5"),
     (dict(width=0), r"width must be an integer >= 1, got 0"),
@@ -303,4 +311,15 @@ def test_cli_cifar_folder_must_exist(exp, tmp_path, capsys):
         exp.main(["--cifar", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
     assert e.value.code == 2
     assert "cifar must be a folder holding the CIFAR-10 python batches" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cuda_without_a_gpu_is_refused_before_any_work(exp, data, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    if not data.available():
+        pytest.skip("no offline data set installed")
+    with pytest.raises(RuntimeError, match=r"device='cuda' was requested but "
+                                           r"torch.cuda.is_available\(\) is False"):
+        exp.main(["--quick", "--device", "cuda", "--out", str(tmp_path / "o")])
     assert not (tmp_path / "o").exists()
