@@ -23,8 +23,8 @@ those 1000 images (10 000 eigenvalues) at initialisation and after training.  He
   min(n, p)/max(n, p)) and by one inverse-Gamma law on the whole spectrum
   (:func:`htmp.fitting.fit_invgamma`), since the paper does not say which it fitted.
 
-Run: ``python experiments/fig21_feature_spectra.py [--quick] [--out DIR] [--cifar DIR]
-[--device cuda]`` (default out: experiments/out/fig21_feature_spectra/).  Writes
+Run: ``python experiments/fig21_feature_spectra.py [--quick] [--out DIR] [--data NAME ...]
+[--cifar DIR] [--device cuda]`` (default out: experiments/out/fig21_feature_spectra/).  Writes
 ``results.csv``, ``results.json``, ``spectra.npz`` and ``fig21_<data>_ntk.png`` /
 ``fig21_<data>_activations.png``, and prints a markdown table.
 """
