@@ -94,7 +94,8 @@ def patches(mod, x, c0: int, c1: int, torch):
 
 class Layer:
     """One fast-path layer on the batch: its inputs ``xs`` (one per call), its output
-    gradients ``g`` (n, k, out, T) and its shapes."""
+    gradients ``g`` (a list of k tensors (n, out, T), one per output c: stacking them would
+    copy them all) and its shapes."""
 
     def __init__(self, mod, w: str, b, xs: list, torch):
         self.mod, self.w, self.b, self.xs = mod, w, b, xs
@@ -120,7 +121,7 @@ class Layer:
 
     @property
     def T(self) -> int:
-        return self.g.shape[-1]
+        return self.g[0].shape[-1]
 
     def costs(self, n: int, k: int) -> tuple[float, float]:
         """Flops of the (structured, per-sample-gradient) ways."""
@@ -148,9 +149,12 @@ def _channel_blocks(total: int, groups: int, width: int) -> list:
 
 def check(layer: Layer, v, true_w, true_b, max_chunk_bytes: int, torch) -> bool:
     """Does ``sum_{i,c} v_{i,c} J_{(i,c)}`` from g and u equal the true gradient?"""
-    dt = torch.float64 if layer.g.dtype == torch.float64 else layer.g.dtype
+    dt = layer.g[0].dtype
     tol = 1e-9 if dt == torch.float64 else 1e3 * torch.finfo(dt).eps
-    gv = torch.einsum("nc,ncot->not", v.to(layer.g.dtype), layer.g)       # (n, out, T)
+    v = v.to(dt)
+    gv = layer.g[0] * v[:, 0, None, None]                                  # (n, out, T)
+    for c in range(1, len(layer.g)):
+        gv.addcmul_(layer.g[c], v[:, c, None, None])
     if layer.b is not None and not _close(gv.sum((0, 2)), true_b, tol, torch):
         return False
     n, T = gv.shape[0], gv.shape[2]
@@ -181,7 +185,7 @@ def gram_add(G, J, torch, row_blocks: int = 4) -> None:
 
 def add_structured(G, layer: Layer, torch) -> None:
     """``G += sum_{t,s} (g_{i,c,t}·g_{j,d,s}) (u_{i,t}·u_{j,s} + 1)``, per group, float64."""
-    g = layer.g
+    g = torch.stack(layer.g, dim=1)     # (n, k, out, T): small here (8 (n k T)^2 bounded)
     n, k, _, T = g.shape
     out_g, in_g = layer.out_ch // layer.groups, layer.in_ch // layer.groups
     one = 1.0 if layer.b is not None else 0.0    # summed over groups: the bias term
@@ -199,11 +203,12 @@ def add_per_sample(G, layer: Layer, max_chunk_bytes: int, torch) -> None:
     """Form the Jacobian rows of the weight (and bias) a block of channels at a time and
     add their Gram to the upper triangle of G."""
     g = layer.g
-    n, k, _, T = g.shape
-    item = g.element_size()
-    out_g, in_g = layer.out_ch // layer.groups, layer.in_ch // layer.groups
+    k = len(g)
+    n, _, T = g[0].shape
+    item = g[0].element_size()
+    out_g = layer.out_ch // layer.groups
     if layer.b is not None:
-        gram_add(G, g.sum(3).reshape(n * k, layer.out_ch), torch)
+        gram_add(G, torch.stack([gc.sum(2) for gc in g], dim=1).view(n * k, -1), torch)
     width = max_chunk_bytes // max(1, item * n * T * layer.kernel)
     for gi, c0, c1 in _channel_blocks(layer.in_ch, layer.groups, width):
         u = layer.u(c0, c1, torch).transpose(1, 2)                 # (n, T, in block)
@@ -211,7 +216,7 @@ def add_per_sample(G, layer: Layer, max_chunk_bytes: int, torch) -> None:
         step = max(1, min(out_g, max_chunk_bytes // max(1, item * n * k * (cols + T))))
         for o in range(gi * out_g, (gi + 1) * out_g, step):
             o1 = min(o + step, (gi + 1) * out_g)
-            a = g[:, :, o:o1].reshape(n, k * (o1 - o), T)          # (n, k out, T)
+            a = torch.stack([gc[:, o:o1] for gc in g], dim=1).view(n, k * (o1 - o), T)
             J = torch.bmm(a, u).view(n * k, (o1 - o) * cols)
             gram_add(G, J, torch)
             del J, a
@@ -320,8 +325,7 @@ def gradients(model, grp, base: dict, buffers: dict, X, k: int, max_chunk_bytes:
             g[c][u0:u0 + len(yl)] = [None] * len(yl)
             per_c.append(parts[0] if len(parts) == 1 else torch.cat(parts, dim=2))
         u0 += len(yl)
-        ly.g = torch.stack(per_c, dim=1)
-        del per_c
+        ly.g = per_c
         if check(ly, v, true[ly.w], true.get(ly.b), max_chunk_bytes, torch):
             ok.append(ly)
         else:
