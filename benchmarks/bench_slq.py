@@ -1,6 +1,6 @@
 """Stochastic Lanczos quadrature: accuracy of htmp.features.hessian_density against its cost.
 
-Model: MLP 16 -> 48 -> 48 -> 4 (tanh), d = 3,220 parameters, float64, briefly trained (300
+Model: MLP 16 -> 48 -> 48 -> 4 (tanh), d = 3,364 parameters, float64, briefly trained (300
 Adam steps, lr 1e-2) on 256 synthetic samples (y = a fixed random tanh network of X plus
 noise) so that the Hessian has a trained network's outliers and negative eigenvalues;
 loss MSE.  The exact spectrum is hessian_eigvals (all d eigenvalues).  For each number of

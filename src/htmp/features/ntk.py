@@ -11,10 +11,11 @@ or a run of elements of one large tensor) of at most ``max_chunk_bytes`` of Jaco
 columns; for each chunk the columns J_c come from ``torch.func.jacrev`` restricted to
 that chunk (the other parameters held fixed through ``functional_call``), are converted
 to float64 (64 MiB of columns at a time) and added as ``G += J_c J_cᵀ``
-(``torch.addmm``, upper triangle only), then freed.  Peak memory is ``8 (n k)^2`` bytes for G plus about one chunk; the eigenvalues
-come from LAPACK ``eigvalsh`` (``torch.linalg.eigvalsh`` on CUDA), float64 throughout,
-so they are accurate to about ``n k eps lambda_max`` in absolute terms; eigenvalues at
-that level (G is singular when P < n k) may be slightly negative.
+(``torch.addmm``, upper triangle only), then freed.  Peak memory is ``8 (n k)^2`` bytes
+for G plus about one chunk; the eigenvalues come from LAPACK ``eigvalsh``
+(``torch.linalg.eigvalsh`` on CUDA), float64 throughout, so they are accurate to about
+``n k eps lambda_max`` in absolute terms; eigenvalues at that level (G is singular when
+P < n k) may be slightly negative.
 
 ``per_sample=True`` (default) takes the Jacobian of each sample on its own (``vmap``
 over the samples of a batch-of-one forward, the torch.func NTK recipe): k backward
@@ -28,6 +29,11 @@ With ``per_sample=True`` and ``linear_fast=True`` / ``conv_fast=True`` (defaults
 come from the layer inputs (forward hooks; convolution patches by ``F.unfold``) and output
 gradients (k backward passes through one forward of the batch); see
 :mod:`htmp.features._ntk_conv` for the two ways of forming them, sharing and fallbacks.
+Where per-sample gradients are formed (convolutions, Linear layers on long sequences), their
+Gram products run in the model's dtype over at most 4096 columns at a time, summed in
+float64: for a float32 model the eigenvalues then carry about 2e-8 lambda_max of float32
+product rounding, beside the float32 rounding of the Jacobian entries themselves.  With a
+BatchNorm that normalises with the batch's statistics the fast paths are off.
 """
 from __future__ import annotations
 
