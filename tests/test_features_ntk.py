@@ -273,15 +273,17 @@ def test_linear_fast_path_matches_jacobian_path_and_brute_force(model, n_fast):
         assert fast.n_chunks == 0
 
 
-def test_linear_fast_path_float32_and_sequence_input_falls_back():
+def test_linear_fast_path_float32_and_sequence_input_by_per_sample_gradients():
     torch.manual_seed(0)
     model = _CNN()
     X = torch.randn(4, 2, 6, 6, generator=torch.Generator().manual_seed(2))
-    res = ntk_eigvals(model, X)
-    assert res.n_linear_fast == 2
+    res = ntk_eigvals(model, X, conv_fast=False)
+    assert res.n_linear_fast == 2 and res.n_conv_fast == 0
     assert np.max(np.abs(res.eigenvalues - _brute(model, X))) <= 1e-5 * res.eigenvalues[-1]
 
-    class Seq(torch.nn.Module):      # Linear(3, 8) on 2 positions: cheaper by Jacobian
+    # Linear(3, 8) on 2 positions: its per-sample gradients (n k T P + (n k)^2 P = 2880
+    # flops) are cheaper than the structured sum over pairs of positions (3900 flops)
+    class Seq(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.a, self.o = torch.nn.Linear(3, 8), torch.nn.Linear(8, 2)
@@ -292,7 +294,7 @@ def test_linear_fast_path_float32_and_sequence_input_falls_back():
     model = Seq().double()
     X = torch.randn(5, 6, dtype=torch.float64)
     res = ntk_eigvals(model, X)
-    assert res.n_linear_fast == 2
+    assert res.n_linear_fast == 4 and res.n_chunks == 0
     assert np.max(np.abs(res.eigenvalues - _brute(model, X))) <= 1e-12 * res.eigenvalues[-1]
 
 

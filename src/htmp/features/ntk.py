@@ -11,10 +11,11 @@ or a run of elements of one large tensor) of at most ``max_chunk_bytes`` of Jaco
 columns; for each chunk the columns J_c come from ``torch.func.jacrev`` restricted to
 that chunk (the other parameters held fixed through ``functional_call``), are converted
 to float64 (64 MiB of columns at a time) and added as ``G += J_c J_cᵀ``
-(``torch.addmm``, upper triangle only), then freed.  Peak memory is ``8 (n k)^2`` bytes for G plus about one chunk; the eigenvalues
-come from LAPACK ``eigvalsh`` (``torch.linalg.eigvalsh`` on CUDA), float64 throughout,
-so they are accurate to about ``n k eps lambda_max`` in absolute terms; eigenvalues at
-that level (G is singular when P < n k) may be slightly negative.
+(``torch.addmm``, upper triangle only), then freed.  Peak memory is ``8 (n k)^2`` bytes
+for G plus about one chunk; the eigenvalues come from LAPACK ``eigvalsh``
+(``torch.linalg.eigvalsh`` on CUDA), float64 throughout, so they are accurate to about
+``n k eps lambda_max`` in absolute terms; eigenvalues at that level (G is singular when
+P < n k) may be slightly negative.
 
 ``per_sample=True`` (default) takes the Jacobian of each sample on its own (``vmap``
 over the samples of a batch-of-one forward, the torch.func NTK recipe): k backward
@@ -23,10 +24,16 @@ depends only on input i, true for a model in ``eval()`` mode; a model with Batch
 training mode couples the samples and needs ``per_sample=False``.  Buffers are copied:
 a forward in training mode does not update the model's running statistics.
 
-With ``per_sample=True`` and ``linear_fast=True`` (defaults), ``nn.Linear`` layers skip
-the Jacobian: their Gram blocks ``(g_{i,c}·g_{j,d}) (x_i·x_j + 1)`` come from the layer
-inputs x (forward hooks) and output gradients g (k backward passes through one forward
-of the batch); see :func:`_linear_fast` for sharing, sequence inputs and fallbacks.
+With ``per_sample=True`` and ``linear_fast=True`` / ``conv_fast=True`` (defaults),
+``nn.Linear`` / ``nn.Conv1d`` / ``nn.Conv2d`` layers skip the Jacobian: their Gram blocks
+come from the layer inputs (forward hooks; convolution patches by ``F.unfold``) and output
+gradients (k backward passes through one forward of the batch); see
+:mod:`htmp.features._ntk_conv` for the two ways of forming them, sharing and fallbacks.
+Where per-sample gradients are formed (convolutions, Linear layers on long sequences), their
+Gram products run in the model's dtype over at most 4096 columns at a time, summed in
+float64: for a float32 model the eigenvalues then carry about 2e-8 lambda_max of float32
+product rounding, beside the float32 rounding of the Jacobian entries themselves.  With a
+BatchNorm that normalises with the batch's statistics the fast paths are off.
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ import numpy as np
 import scipy.linalg
 
 from ..fitting import FitResult, readonly_array
+from ._ntk_conv import layer_fast
 
 __all__ = ["NTKSpectrum", "ntk_eigvals", "MAX_CHUNK_BYTES", "MAX_GRAM_BYTES"]
 
@@ -51,8 +59,9 @@ class NTKSpectrum(FitResult):
     ``eigenvalues`` ascending (read-only, float64), length ``n * k``; ``n`` samples,
     ``k`` outputs per sample, ``n_params`` trainable parameters (columns of J),
     ``n_chunks`` parameter chunks the Gram matrix was accumulated over by the Jacobian
-    path, ``n_linear_fast`` parameter tensors (``nn.Linear`` weights and biases) whose
-    Gram blocks came from the Linear fast path instead.
+    path, ``n_linear_fast`` parameter tensors (``nn.Linear`` weights and biases) and
+    ``n_conv_fast`` (``nn.Conv1d`` / ``nn.Conv2d`` weights and biases) whose Gram blocks
+    came from the layer fast path instead.
     """
 
     eigenvalues: np.ndarray
@@ -64,6 +73,7 @@ class NTKSpectrum(FitResult):
     dtype: str
     device: str
     n_linear_fast: int = 0
+    n_conv_fast: int = 0
 
     @property
     def trace(self) -> float:
@@ -214,146 +224,10 @@ def _accumulate(G, Jc, torch, block_bytes: int = 64 * 2**20, row_blocks: int = 4
             G[i:i + s, i:].addmm_(blk[i:i + s], blk[i:].T)
 
 
-def _linear_candidates(model, params: dict, torch) -> list:
-    """``(module, weight name, bias name or None)`` for each ``nn.Linear`` whose weight is
-    trainable and whose parameters belong to no other module (tied weights fall back)."""
-    owners: dict = {}
-    for mod in {id(m): m for _, m in model.named_modules(remove_duplicate=False)}.values():
-        for p in mod._parameters.values():
-            if p is not None:
-                owners[id(p)] = owners.get(id(p), 0) + 1
-    out = []
-    for name, mod in model.named_modules():
-        if not isinstance(mod, torch.nn.Linear):
-            continue
-        pre = f"{name}." if name else ""
-        w, b = pre + "weight", pre + "bias"
-        if w not in params or params[w] is not mod.weight:
-            continue
-        if owners.get(id(mod.weight), 0) != 1:
-            continue
-        if mod.bias is not None and owners.get(id(mod.bias), 0) != 1:
-            continue
-        out.append((mod, w, b if b in params and params[b] is mod.bias else None))
-    return out
-
-
-def _linear_fast(model, params: dict, base: dict, buffers: dict, X, G, k: int,
-                 max_chunk_bytes: int, torch) -> set:
-    """Add the Gram blocks of the ``nn.Linear`` layers that allow it to ``G`` (whole, not
-    only the upper triangle) and return the names of the parameters so handled.
-
-    A Linear layer called T times per sample in all (uses, and positions of an input with
-    extra dims) with inputs x_{i,t} and output gradients g_{i,c,t} = d f_{i,c} / d y_{i,t}
-    has Jacobian rows sum_t g_{i,c,t} x_{i,t}ᵀ (weight) and sum_t g_{i,c,t} (bias), so
-    ``G[(i,c),(j,d)] += sum_{t,s} (g_{i,c,t}·g_{j,d,s}) (x_{i,t}·x_{j,s} + 1)``.  The g come
-    from k backward passes through one forward of the whole batch (outputs of sample i
-    depend on input i only, as ``per_sample`` assumes).  A layer is checked against the
-    true gradient of a random projection of the outputs; one whose weight is also used
-    outside its ``forward`` (so the hooks miss it) fails the check and falls back."""
-    from torch.func import functional_call
-
-    cands = _linear_candidates(model, params, torch)
-    if not cands:
-        return set()
-    n = X.shape[0]
-    leaves = {}
-    for _, w, b in cands:
-        for name in (w, b):
-            if name is not None:
-                leaves[name] = base[name].detach().clone().requires_grad_(True)
-    seen = {id(m): ([], []) for m, _, _ in cands}
-
-    def hook(mod, args, out):
-        xs, ys = seen[id(mod)]
-        xs.append(args[0].detach())
-        out = out.clone()   # what follows may work in place: keep y as the layer made it
-        ys.append(out)
-        return out
-
-    handles = [m.register_forward_hook(hook) for m, _, _ in cands]
-    try:
-        with torch.enable_grad():
-            bufs = {name: v.clone() for name, v in buffers.items()}
-            out = functional_call(model, ({**base, **leaves}, bufs), (X,)).reshape(n, k)
-    finally:
-        for h in handles:
-            h.remove()
-    fast = []
-    for mod, w, b in cands:
-        xs, ys = seen[id(mod)]
-        if not xs or any(x.ndim < 2 or x.shape[0] != n or not y.requires_grad
-               for x, y in zip(xs, ys, strict=True)):
-            continue
-        T = sum(x[0].numel() // x.shape[-1] for x in xs)
-        fan_out, fan_in = mod.weight.shape
-        if T > 1 and (8 * (n * k * T) ** 2 > max_chunk_bytes
-                      or T * T * (fan_out + fan_in) > fan_out * fan_in):
-            continue
-        fast.append((mod, w, b, T))
-    if not fast:
-        return set()
-    ys = [y for mod, _, _, _ in fast for y in seen[id(mod)][1]]
-    # g[c][u]: d out[:, c].sum() / d y_u
-    g = [torch.autograd.grad(out[:, c].sum(), ys, retain_graph=True, allow_unused=True)
-         for c in range(k)]
-    v = torch.randn(n, k, dtype=out.dtype, device=out.device,
-                    generator=torch.Generator(device=out.device).manual_seed(0))
-    names = [nm for _, w, b, _ in fast for nm in (w, b) if nm is not None]
-    true = dict(zip(names, torch.autograd.grad((out * v).sum(), [leaves[nm] for nm in names],
-                                               allow_unused=True), strict=True))
-    tol = 1e3 * torch.finfo(out.dtype).eps if out.dtype != torch.float64 else 1e-9
-    v64 = v.to(torch.float64)
-    done, u0 = set(), 0
-    for mod, w, b, T in fast:
-        xs = seen[id(mod)][0]
-        gs = []          # (n, k, T, out) and (n, T, in), float64
-        for c in range(k):
-            gc = [torch.zeros_like(y) if gr is None else gr
-                  for gr, y in zip(g[c][u0:u0 + len(xs)], ys[u0:u0 + len(xs)], strict=True)]
-            gs.append(torch.cat([t.reshape(n, -1, t.shape[-1]) for t in gc], dim=1))
-        u0 += len(xs)
-        gg = torch.stack(gs, dim=1).to(torch.float64)
-        xx = torch.cat([x.reshape(n, -1, x.shape[-1]) for x in xs], dim=1).to(torch.float64)
-        # check against the true gradient of sum(v * out)
-        gw = torch.einsum("nc,ncto,nti->oi", v64, gg, xx)
-        ok = _close(gw, true[w], tol, torch)
-        if b is not None:
-            ok = ok and _close(gg.mul(v64[:, :, None, None]).sum((0, 1, 2)), true[b], tol,
-                               torch)
-        if not ok:
-            continue
-        one = 1.0 if b is not None else 0.0
-        if T == 1:
-            gm = gg.reshape(n * k, -1)
-            xm = xx.reshape(n, -1)
-            blk = (gm @ gm.T).view(n, k, n, k)
-            blk.mul_((xm @ xm.T).add_(one)[:, None, :, None])
-            G.add_(blk.view(n * k, n * k))
-        else:
-            gm = gg.reshape(n * k * T, -1)
-            xm = xx.reshape(n * T, -1)
-            blk = (gm @ gm.T).view(n, k, T, n, k, T)
-            blk.mul_((xm @ xm.T).add_(one).view(n, 1, T, n, 1, T))
-            G.add_(blk.sum((2, 5)).reshape(n * k, n * k))
-        done.add(w)
-        if b is not None:
-            done.add(b)
-    return done
-
-
-def _close(fast, true, tol: float, torch) -> bool:
-    if true is None:
-        return bool(fast.abs().max() == 0) if fast.numel() else True
-    true = true.to(torch.float64)
-    scale = max(float(true.abs().max()), float(fast.abs().max()), 1e-300)
-    return float((fast - true).abs().max()) <= tol * scale
-
-
 def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
                 max_chunk_bytes: int = MAX_CHUNK_BYTES,
                 max_gram_bytes: int = MAX_GRAM_BYTES,
-                linear_fast: bool = True) -> NTKSpectrum:
+                linear_fast: bool = True, conv_fast: bool = True) -> NTKSpectrum:
     """Ascending eigenvalues of the empirical NTK Gram ``J Jᵀ`` of ``model`` on batch ``X``.
 
     Parameters
@@ -379,6 +253,10 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
         With ``per_sample=True``, form the Gram blocks of ``nn.Linear`` layers from their
         inputs and output gradients (no Jacobian columns); False uses the chunked
         Jacobian for every parameter.
+    conv_fast : bool
+        The same for ``nn.Conv1d`` and ``nn.Conv2d`` layers (any stride, padding,
+        dilation, groups, padding mode): their weights' Jacobian rows are formed from the
+        input patches and output gradients, without ``jacrev``.
 
     Returns
     -------
@@ -408,9 +286,12 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
     _check_outputs_finite(model, (base, buffers), X, torch)
 
     G = torch.zeros((rows, rows), dtype=torch.float64, device=device)
-    done = set()
-    if linear_fast and per_sample:
-        done = _linear_fast(model, params, base, buffers, X, G, k, max_chunk_bytes, torch)
+    done_linear, done_conv = set(), set()
+    if per_sample and (linear_fast or conv_fast):
+        done_linear, done_conv = layer_fast(model, params, base, buffers, X, G, k,
+                                            max_chunk_bytes, torch, linear=linear_fast,
+                                            conv=conv_fast)
+    done = done_linear | done_conv
     rest = {name: p for name, p in params.items() if name not in done}
     itemsize = torch.empty((), dtype=dtype).element_size()
     chunks = _chunks(rest, rows, itemsize, max_chunk_bytes)
@@ -430,4 +311,5 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
     return NTKSpectrum(eigenvalues=readonly_array(np.sort(ev)), n=n, k=k,
                        n_params=sum(p.numel() for p in params.values()),
                        n_chunks=len(chunks), per_sample=per_sample, dtype=str(dtype),
-                       device=device, n_linear_fast=len(done))
+                       device=device, n_linear_fast=len(done_linear),
+                       n_conv_fast=len(done_conv))
