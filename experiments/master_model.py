@@ -46,7 +46,7 @@ OUT = ROOT / "experiments" / "out" / "master_model"
 MODEL = {"full": dict(n=20, p=40, m=40, ridge=1.0, tau=0.05, eta=0.025, theta_scale=1.0),
          "quick": dict(n=6, p=12, m=12, ridge=1.0, tau=0.05, eta=0.025, theta_scale=1.0)}
 RUN = {"full": dict(chains=4, warmup=500, samples=4000, leapfrog=16, draws=4000),
-       "quick": dict(chains=4, warmup=150, samples=400, leapfrog=8, draws=400)}
+       "quick": dict(chains=4, warmup=100, samples=300, leapfrog=8, draws=400)}
 CASES = {"flat": np.inf, "gaussian": 20.0}      # prior_scale of pi_Phi
 STATS = {"log det M": lambda r: np.log(r).sum(-1), "log mu_max": lambda r: np.log(r[..., -1]),
          "log mu_min": lambda r: np.log(r[..., 0])}
@@ -162,8 +162,9 @@ def plot_spectrum(res, ax=None):
     data = {"HMC on q(Phi)": res["mcmc"], "exact master model": res["refs"]["exact"],
             "(4.1), kappa=n, a_flat": res["refs"]["iw_flat"],
             "(4.1), kappa=n, a naive": res["refs"]["iw_naive"]}
-    bins = np.linspace(*np.quantile(np.log10(res["refs"]["iw_naive"]), [0.0005, 1.0]), 60)
-    bins = np.union1d(bins, np.linspace(*np.quantile(np.log10(res["mcmc"]), [0.0, 0.9995]), 60))
+    lo = min(np.quantile(np.log10(x), 0.0005) for x in data.values())
+    hi = max(np.quantile(np.log10(x), 0.9995) for x in data.values())
+    bins = np.linspace(lo, hi, 50)
     for (label, x), style in zip(data.items(), ["-", "--", ":", "-."]):
         ax.hist(np.log10(x.ravel()), bins=bins, density=True, histtype="step", ls=style,
                 lw=1.4, label=label)

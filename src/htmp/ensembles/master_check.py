@@ -195,8 +195,10 @@ def exact_master_eigvals(model: RidgeFeatureModel, n_draws: int, *, label_scale:
         mu = inverse_wishart_eigvals_dense(model.n, a=par["a_flat"], b=par["b"] * label_scale,
                                            size=batch, rng=rng)
         tried += batch
+        inside = np.all(mu > r, axis=1)                 # support: M - r I positive definite
         with np.errstate(divide="ignore", invalid="ignore"):
-            logw = k * np.sum(np.log(np.clip(1.0 - r / mu, 0.0, None)), axis=1)
+            logw = np.where(inside, k * np.sum(np.log1p(-np.where(mu > r, r / mu, 0.0)), axis=1),
+                            -np.inf)
         if np.isfinite(model.prior_scale):
             logw -= np.sum(mu - r, axis=1) / (2.0 * model.prior_scale ** 2)
         out.append(mu[np.log(rng.random(batch)) < logw])
@@ -226,7 +228,10 @@ def _leapfrog(logp_grad, x, g, mom, step, n_leapfrog):
 
 def hmc_chain(logp_grad, x0, *, n_warmup: int, n_samples: int, n_leapfrog: int, record,
               rng=None, step0: float = 0.01, target_accept: float = 0.8) -> HMCChain:
-    """Hamiltonian Monte Carlo with unit mass matrix and a step jittered by +-10 %.
+    """Hamiltonian Monte Carlo with unit mass matrix; each iteration draws its number of
+    leapfrog steps uniformly from ``ceil(n_leapfrog/2) .. n_leapfrog`` and jitters the step
+    by +-10 % (a fixed trajectory length can resonate with a Gaussian direction and flip it
+    instead of mixing it: seen with 5 steps on a 2-D Gaussian, variance 1.57 for 2.0).
 
     During the ``n_warmup`` iterations the step follows Nesterov dual averaging (Hoffman &
     Gelman 2014, constants gamma = 0.05, t0 = 10, kappa = 0.75) towards ``target_accept``;
@@ -246,7 +251,8 @@ def hmc_chain(logp_grad, x0, *, n_warmup: int, n_samples: int, n_leapfrog: int, 
         mom = rng.standard_normal(x.shape)
         h0 = lp - 0.5 * np.sum(mom * mom)
         try:
-            x1, g1, mom1, lp1 = _leapfrog(logp_grad, x, g, mom, step, n_leapfrog)
+            n_steps = int(rng.integers((n_leapfrog + 1) // 2, n_leapfrog + 1))
+            x1, g1, mom1, lp1 = _leapfrog(logp_grad, x, g, mom, step, n_steps)
         except np.linalg.LinAlgError:
             lp1 = -np.inf
         log_ratio = lp1 - 0.5 * np.sum(mom1 * mom1) - h0 if np.isfinite(lp1) else -np.inf
