@@ -46,7 +46,7 @@ OUT = ROOT / "experiments" / "out" / "master_model"
 MODEL = {"full": dict(n=20, p=40, m=40, ridge=1.0, tau=0.05, eta=0.025, theta_scale=1.0),
          "quick": dict(n=6, p=12, m=12, ridge=1.0, tau=0.05, eta=0.025, theta_scale=1.0)}
 RUN = {"full": dict(chains=4, warmup=500, samples=4000, leapfrog=16, draws=4000),
-       "quick": dict(chains=4, warmup=100, samples=300, leapfrog=8, draws=400)}
+       "quick": dict(chains=4, warmup=150, samples=500, leapfrog=8, draws=400)}
 CASES = {"flat": np.inf, "gaussian": 20.0}      # prior_scale of pi_Phi
 STATS = {"log det M": lambda r: np.log(r).sum(-1), "log mu_max": lambda r: np.log(r[..., -1]),
          "log mu_min": lambda r: np.log(r[..., 0])}

@@ -59,6 +59,27 @@ def test_feature_density_is_prop_3_1_and_gradient_matches_differences():
     assert np.max(np.abs(fd - grad)) < 1e-7 * np.max(np.abs(grad))
 
 
+def test_prop_3_1_on_finite_spaces():
+    # Prop 3.1 by direct minimisation (scipy, softmax logits) on 6 coefficient x 5 feature values:
+    # smin_Theta = -tau log Z_tau, and argsmin_Phi of it is proportional to Z_tau^(tau/eta) pi_Phi
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp, softmax
+    rng = np.random.default_rng(10)
+    loss = rng.uniform(0, 3, (6, 5))
+    pi_t, pi_f, tau, eta = softmax(rng.standard_normal(6)), softmax(rng.standard_normal(5)), 0.7, 0.3
+
+    def smin(f, prior, temp):
+        obj = lambda z: softmax(z) @ f + temp * softmax(z) @ np.log(softmax(z) / prior)
+        res = minimize(obj, np.zeros(len(f)), method="BFGS", options={"gtol": 1e-12})
+        return res.fun, softmax(res.x)
+
+    inner = np.array([smin(loss[:, j], pi_t, tau)[0] for j in range(5)])
+    log_z = logsumexp(-loss / tau, b=pi_t[:, None], axis=0)
+    np.testing.assert_allclose(inner, -tau * log_z, atol=1e-7)
+    q = smin(inner, pi_f, eta)[1]
+    np.testing.assert_allclose(q, softmax(tau / eta * log_z + np.log(pi_f)), atol=1e-5)
+
+
 def test_master_parameters():
     par = RidgeFeatureModel(n=20, p=40, m=40, ridge=1.0, tau=0.05, eta=0.025,
                             theta_scale=1.0).master_parameters()
