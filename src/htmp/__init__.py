@@ -12,13 +12,14 @@ alpha   in :mod:`htmp.laws`, the Laguerre exponent of nu_{alpha,c}; WeightWatche
         inverse-HTMP spectrum is ``InverseHTMP.tail_index + 1`` (density exponent)
 scale   sigma^2, the mean of MP/HTMP (WeightWatcher's sigma^2 of the MP fit)
 """
-from . import fitting, laws, report, repulsion
+from . import fitting, laws, report, repulsion, theory
 from .analysis import analyze
 from .fitting import (
            esd,
            fit_htmp,
            fit_inverse_htmp,
            fit_invgamma,
+           fit_lower_powerlaw,
            fit_mp,
            fit_powerlaw,
            phase,
@@ -26,9 +27,11 @@ from .fitting import (
 from .laws import HTMP, InverseHTMP, MarchenkoPastur, TrinhTrinh
 from .plotting import plot_layer
 from .repulsion import estimate_kappa, kappa_closed_form
+from .theory import free_multiplicative, scaling
 
 __all__ = ["HTMP", "InverseHTMP", "MarchenkoPastur", "TrinhTrinh", "laws", "repulsion", "estimate_kappa",
            "kappa_closed_form",
            "fitting", "esd", "phase", "fit_mp", "fit_htmp", "fit_inverse_htmp", "fit_invgamma",
-           "fit_powerlaw", "analyze", "report", "plot_layer"]
+           "fit_powerlaw", "fit_lower_powerlaw", "analyze", "report", "plot_layer", "theory",
+           "free_multiplicative", "scaling"]
 __version__ = "0.1.0.dev0"

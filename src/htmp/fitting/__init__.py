@@ -5,6 +5,8 @@
 * :func:`fit_htmp` / :func:`fit_inverse_htmp` - kappa and scale by maximum likelihood.
 * :func:`fit_invgamma` - inverse-Gamma law (edge of trained feature spectra).
 * :func:`fit_powerlaw` - WeightWatcher-compatible Clauset tail fit (its ``alpha``).
+* :func:`fit_lower_powerlaw` - P(X <= eps) ~ eps^exponent at the lower end (Clauset's
+  method mirrored; gradient norms, Prop 5.2).
 * :func:`compare_mp_htmp` - MP vs HTMP fitted the same way on one common set of eigenvalues
   (KS of each, log-likelihood ratio, fit quality, kappa with its 95 % interval).
 * :func:`ww_metrics` - WeightWatcher's norm metrics (norm, log_norm, spectral_norm,
@@ -28,6 +30,7 @@ from .compare import Comparison, compare_mp_htmp, ks_critical
 from .esd import ESDResult, esd
 from .htmp_fit import HTMPFit, fit_htmp, fit_inverse_htmp, kappa_mp
 from .inverse_fit import InvGammaFit, fit_invgamma
+from .lower_powerlaw import LowerPowerLawFit, fit_lower_powerlaw
 from .mp_fit import MPFit, fit_mp, tw_edge
 from .phases import LABELS, PHASES, UNRESOLVED, PhaseResult, phase
 from .powerlaw_fit import PowerLawFit, fit_powerlaw
@@ -35,6 +38,7 @@ from .traps import CorrelationTraps, correlation_traps, randomize_weights
 from .ww_metrics import WW_METRICS, WWMetrics, ww_metrics
 
 __all__ = [
+    "fit_lower_powerlaw", "LowerPowerLawFit",
     "FitResult", "as_eigenvalues", "degenerate_note", "fit_quality", "ks_statistic",
     "readonly_array", "esd", "ESDResult",
     "fit_mp", "MPFit", "tw_edge",
