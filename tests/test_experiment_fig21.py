@@ -43,9 +43,8 @@ def zoo():
 
 
 # -- the quick run --------------------------------------------------------------------------------
-# ~12 s of CPU (torch, mnist1d, 24 spectra, two figures): slow.  The default suite runs the
-# same pipeline, run(), on fake CIFAR batches (test_cifar_route_trains_and_computes_spectra).
-@pytest.mark.slow
+# ~2-3 s on an idle core (torch, mnist1d, 24 spectra, two figures); the CIFAR route runs the
+# same pipeline, run(), on fake batches (test_cifar_route_trains_and_computes_spectra).
 def test_quick_run_writes_results_and_figures(exp, data, tmp_path):
     if not data.available():
         pytest.skip("neither mnist1d nor scikit-learn is installed (no offline data set)")

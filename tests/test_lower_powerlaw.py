@@ -137,8 +137,7 @@ def test_bad_options_raise():
         fit_lower_powerlaw(np.array(["a"] * 60))
 
 
-@pytest.mark.slow
-def test_gradient_norms_experiment_quick_mode(tmp_path):
+def test_gradient_norms_experiment_quick_mode(tmp_path):   # ~4 s: CI runs every --quick
     pytest.importorskip("torch")
     import importlib.util
     import sys

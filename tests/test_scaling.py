@@ -226,8 +226,7 @@ def _load_experiment(name):
     return mod
 
 
-@pytest.mark.slow
-def test_scaling_experiment_quick_mode(tmp_path):      # ~5-10 s on a shared core
+def test_scaling_experiment_quick_mode(tmp_path):      # ~1-2 s (CI runs every --quick)
     import pandas as pd
 
     df = _load_experiment("scaling_law").main(["--quick", "--out", str(tmp_path)])
