@@ -12,7 +12,8 @@ k backward passes), with no Jacobian columns.  Models: MLP 784 -> 2w -> w -> 10 
 and CNNs conv3x3(3 -> c) -> ReLU -> maxpool 2 -> conv3x3(c -> 2c) -> ReLU -> maxpool 2 ->
 Linear(-> 10) on 3 x H x H inputs (padding 1), whose convolutions take the convolution fast
 path (per-sample gradients from unfolded patches); for those, ntk_eigvals is also timed with
-``conv_fast=False`` (the chunked Jacobian path for the convolutions, as before that path).
+``conv_fast=False`` (the chunked Jacobian path for the convolutions); ``ntk_eigvals`` with its defaults takes
+one jacrev chunk for the smallest CNN (its whole Jacobian is under ``DENSE_BYTES``).
 n = 40 inputs, k = 10 outputs (a 400 x 400 Gram).  Each run is a fresh child process with
 one torch thread; time is the best of 5 (MLP) or 3 (CNN) calls' wall times (after a warm-up
 call on 2 inputs; the machine is shared), peak is the child's VmHWM (whole process, torch
@@ -82,7 +83,7 @@ def recipe(X, timing=None):
 
 if which.startswith("ntk"):
     from htmp.features import ntk_eigvals
-    run = lambda X: ntk_eigvals(model, X, conv_fast=which == "ntk").eigenvalues
+    run = lambda X: ntk_eigvals(model, X, conv_fast=None if which == "ntk" else False).eigenvalues
 else:
     run = recipe
 run(X[:2])

@@ -12,6 +12,14 @@ torch = pytest.importorskip("torch")
 from torch.func import functional_call, jacrev  # noqa: E402
 
 from htmp.features import NTKSpectrum, ntk_eigvals  # noqa: E402
+from htmp.features import ntk as _ntk_module  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fast_paths_on_tiny_models(monkeypatch):
+    """These tests check the fast paths on models small enough that, by default, one
+    jacrev over every parameter is used instead (ntk.DENSE_BYTES): take the fast paths."""
+    monkeypatch.setattr(_ntk_module, "DENSE_BYTES", 0)
 
 
 def _mlp(dtype=torch.float64, seed=0):
@@ -314,3 +322,19 @@ def test_linear_fast_path_on_sequence_input_and_unused_layer():
     res = ntk_eigvals(model, X)
     assert res.n_linear_fast == 4 and res.n_chunks == 1      # the unused layer: Jacobian
     assert np.max(np.abs(res.eigenvalues - _brute(model, X))) <= 1e-12 * res.eigenvalues[-1]
+
+
+def test_tiny_models_take_one_jacobian_chunk_by_default(monkeypatch):
+    """Up to DENSE_BYTES of Jacobian the default is one jacrev chunk (as fast as the dense
+    recipe there); the fast path, forced, gives the same eigenvalues."""
+    monkeypatch.setattr(_ntk_module, "DENSE_BYTES", 16 * 2**20)
+    model = _mlp()
+    X = torch.randn(5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    auto = ntk_eigvals(model, X)
+    assert auto.n_linear_fast == 0 and auto.n_chunks == 1
+    forced = ntk_eigvals(model, X, linear_fast=True)
+    assert forced.n_linear_fast == 4 and forced.n_chunks == 0
+    np.testing.assert_allclose(auto.eigenvalues, forced.eigenvalues, rtol=0,
+                               atol=1e-13 * forced.eigenvalues[-1])
+    monkeypatch.setattr(_ntk_module, "DENSE_BYTES", 0)      # above the bound: fast path
+    assert ntk_eigvals(model, X).n_linear_fast == 4

@@ -13,6 +13,14 @@ from torch.func import functional_call, jacrev, vmap  # noqa: E402
 
 from htmp.features import ntk_eigvals  # noqa: E402
 from htmp.features import _ntk_conv  # noqa: E402
+from htmp.features import ntk as _ntk_module  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fast_paths_on_tiny_models(monkeypatch):
+    """These tests check the fast paths on models small enough that, by default, one
+    jacrev over every parameter is used instead (ntk.DENSE_BYTES): take the fast paths."""
+    monkeypatch.setattr(_ntk_module, "DENSE_BYTES", 0)
 
 
 def _gram(model, X):

@@ -44,12 +44,14 @@ import numpy as np
 import scipy.linalg
 
 from ..fitting import FitResult, readonly_array
-from ._ntk_conv import layer_fast
+from ._ntk_conv import gram_add, layer_fast
 
-__all__ = ["NTKSpectrum", "ntk_eigvals", "MAX_CHUNK_BYTES", "MAX_GRAM_BYTES"]
+__all__ = ["NTKSpectrum", "ntk_eigvals", "MAX_CHUNK_BYTES", "MAX_GRAM_BYTES", "DENSE_BYTES"]
 
 MAX_CHUNK_BYTES = 256 * 2**20   # Jacobian columns held at once (model dtype)
 MAX_GRAM_BYTES = 2 * 2**30      # the float64 (n k) x (n k) Gram matrix: n k <= 16384
+DENSE_BYTES = 16 * 2**20        # a whole Jacobian up to this size: one jacrev chunk, no fast
+                                # path (benchmarks/bench_ntk.py: 4k-parameter CNN, n k = 400)
 
 
 @dataclass(frozen=True)
@@ -211,23 +213,18 @@ def _chunk_jacobian(model, base: dict, buffers: dict, chunk: list, X, per_sample
     return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
 
 
-def _accumulate(G, Jc, torch, block_bytes: int = 64 * 2**20, row_blocks: int = 4) -> None:
-    """Upper triangle of ``G += Jc Jcᵀ`` in float64, converting ``Jc`` to float64 a block
-    of columns at a time.  ``torch.addmm`` on 4 block rows ``G[i:i+s, i:]`` (5/8 of the
-    full product's flops; 30 % faster than it, where OpenBLAS's dsyrk was 2x slower)."""
-    rows, c = Jc.shape
-    step = max(1, block_bytes // (8 * rows))
-    s = -(-rows // row_blocks)
-    for a in range(0, c, step):
-        blk = Jc[:, a:a + step].to(torch.float64)
-        for i in range(0, rows, s):
-            G[i:i + s, i:].addmm_(blk[i:i + s], blk[i:].T)
+def _accumulate(G, Jc, torch) -> None:
+    """Upper triangle of ``G += Jc Jcᵀ``: products in Jc's dtype over at most 4096 columns
+    at a time, summed into the float64 G (:func:`._ntk_conv.gram_add`; for a float32 model
+    about 2e-8 x lambda_max of rounding, against 1.5-2x the time of float64 products)."""
+    gram_add(G, Jc, torch)
 
 
 def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
                 max_chunk_bytes: int = MAX_CHUNK_BYTES,
                 max_gram_bytes: int = MAX_GRAM_BYTES,
-                linear_fast: bool = True, conv_fast: bool = True) -> NTKSpectrum:
+                linear_fast: bool | None = None,
+                conv_fast: bool | None = None) -> NTKSpectrum:
     """Ascending eigenvalues of the empirical NTK Gram ``J Jᵀ`` of ``model`` on batch ``X``.
 
     Parameters
@@ -249,11 +246,14 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
     max_gram_bytes : int
         Bound on the float64 Gram matrix ``8 (n k)^2`` bytes; larger is a ValueError
         raised before any differentiation.
-    linear_fast : bool
+    linear_fast : bool or None
         With ``per_sample=True``, form the Gram blocks of ``nn.Linear`` layers from their
         inputs and output gradients (no Jacobian columns); False uses the chunked
-        Jacobian for every parameter.
-    conv_fast : bool
+        Jacobian for every parameter.  None (default): the fast path unless the whole
+        Jacobian is at most :data:`DENSE_BYTES` (16 MiB), where one ``jacrev`` call over
+        every parameter is as fast (the fast path's extra backward passes and checks
+        cost more than they save there).
+    conv_fast : bool or None
         The same for ``nn.Conv1d`` and ``nn.Conv2d`` layers (any stride, padding,
         dilation, groups, padding mode): their weights' Jacobian rows are formed from the
         input patches and output gradients, without ``jacrev``.
@@ -286,6 +286,10 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
     _check_outputs_finite(model, (base, buffers), X, torch)
 
     G = torch.zeros((rows, rows), dtype=torch.float64, device=device)
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    dense = rows * itemsize * sum(p.numel() for p in params.values()) <= DENSE_BYTES
+    linear_fast = not dense if linear_fast is None else bool(linear_fast)
+    conv_fast = not dense if conv_fast is None else bool(conv_fast)
     done_linear, done_conv = set(), set()
     if per_sample and (linear_fast or conv_fast):
         done_linear, done_conv = layer_fast(model, params, base, buffers, X, G, k,
@@ -293,7 +297,6 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
                                             conv=conv_fast)
     done = done_linear | done_conv
     rest = {name: p for name, p in params.items() if name not in done}
-    itemsize = torch.empty((), dtype=dtype).element_size()
     chunks = _chunks(rest, rows, itemsize, max_chunk_bytes)
     for chunk in chunks:
         Jc = _chunk_jacobian(model, base, buffers, chunk, X, per_sample, max_chunk_bytes,
