@@ -164,6 +164,17 @@ def test_stieltjes_matches_quadrature_and_density():
     assert law.stieltjes(0.0).real == pytest.approx(-1 / (law.alpha * lam), rel=1e-10)
 
 
+@pytest.mark.parametrize("law", [HTMP(gamma=0.5, kappa=4.0), InverseHTMP(gamma=0.5, kappa=4.0),
+                                 MarchenkoPastur(gamma=0.5)], ids=["htmp", "inverse", "mp"])
+def test_stieltjes_on_the_real_axis_is_the_value_from_above(law):
+    """Every law returns G(x + i0) at real x: Im G = -pi f(x), and the value continues
+    G(x + i eps) (InverseHTMP took G_X from the wrong side of the axis: Im G was +pi f)."""
+    pts = np.array([0.4, 1.0, 1.7])
+    on_axis = law.stieltjes(pts)
+    np.testing.assert_allclose(-on_axis.imag / np.pi, law.pdf(pts), rtol=1e-12)
+    np.testing.assert_allclose(on_axis, law.stieltjes(pts + 1e-10j), rtol=1e-7)
+
+
 def test_trinh_trinh_moments_closed_forms():
     law = TrinhTrinh(alpha=2.0, c=1.5)        # MATH.md check01: 4.5 / 31.5 / 282.375
     assert [law.moment(k) for k in (1, 2, 3)] == pytest.approx([4.5, 31.5, 282.375], rel=1e-14)

@@ -180,11 +180,15 @@ class InverseHTMP(_FromTrinhTrinh):
 
     @stieltjes_domain
     def stieltjes(self, z):
-        """G_T(z) = 1/z - (lam/z^2) G_X(lam/z), lam = scale/s."""
+        """G_T(z) = 1/z - (lam/z^2) G_X(lam/z), lam = scale/s.  z -> lam/z maps the upper
+        half-plane to the lower one, so on the positive real axis (the boundary value from
+        above, as every law returns it) G_X is taken from below: conj(G_X(lam/x + i0))."""
         alpha, c, s = raw_params(self._params["gamma"], self._params["kappa"])
         lam = self._params["scale"] / s
         z = np.asarray(z, dtype=complex)
-        return (1.0 / z - lam / z ** 2 * TrinhTrinh(alpha=alpha, c=c).stieltjes(lam / z))[()]
+        gx = TrinhTrinh(alpha=alpha, c=c).stieltjes(lam / z)
+        gx = np.where((z.imag == 0) & (z.real > 0), np.conj(gx), gx)
+        return (1.0 / z - lam / z ** 2 * gx)[()]
 
     @property
     def tail_index(self):
