@@ -338,3 +338,19 @@ def test_tiny_models_take_one_jacobian_chunk_by_default(monkeypatch):
                                atol=1e-13 * forced.eigenvalues[-1])
     monkeypatch.setattr(_ntk_module, "DENSE_BYTES", 0)      # above the bound: fast path
     assert ntk_eigvals(model, X).n_linear_fast == 4
+
+
+def test_rounding_level_negatives_are_zeros_for_the_fits():
+    """A float32 NTK Gram has eigenvalues down to about -n k eps32 lambda_max (its products
+    run in float32): the fits take them as zeros; the same value is an error in float64."""
+    from htmp.features import fit_feature_spectrum
+    lam = np.sort(np.random.default_rng(0).gamma(2.0, 1.0, 400))
+    lam[0] = -1e-6 * lam[-1]                     # within 400 * 1.2e-7 * lambda_max
+    spec32 = NTKSpectrum(eigenvalues=lam, n=40, k=10, n_params=1000, n_chunks=1,
+                         per_sample=True, dtype="torch.float32", device="cpu")
+    assert spec32.tol == pytest.approx(400 * np.finfo(np.float32).eps * lam[-1])
+    fits = fit_feature_spectrum(spec32)
+    assert fits.n == 400 and np.all(fits.eigenvalues >= 0)
+    spec64 = dataclasses.replace(spec32, dtype="torch.float64")
+    with pytest.raises(ValueError, match="must be >= 0 .*got minimum -"):
+        fit_feature_spectrum(spec64)

@@ -40,7 +40,7 @@ def feature_fits(model, x_test, *, n_ntk: int = N_NTK, n_act: int = N_ACT,
     try:
         r = ntk_eigvals(model, xn)
         kind = f"NTK ({r.n} inputs x {r.k} outputs, P = {r.n_params})"
-        fits = fit_feature_spectrum(r.eigenvalues)
+        fits = fit_feature_spectrum(r)       # with its rounding level (NTKSpectrum.tol)
     except ValueError as err:
         kind, fits = f"NTK ({len(xn)} inputs)", str(err)
     out.append((kind, fits, time.perf_counter() - t0))

@@ -78,6 +78,19 @@ class NTKSpectrum(FitResult):
     n_conv_fast: int = 0
 
     @property
+    def tol(self) -> float:
+        """Rounding level of the eigenvalues, ``n k eps max|lambda|`` with eps of the
+        model's dtype (the Gram products run in it): eigenvalues within it of 0, negative
+        ones included, are zeros for the fits (:func:`htmp.fitting.as_eigenvalues`)."""
+        eps = float(np.finfo(np.float32 if self.dtype.endswith("float32") else
+                             np.float16 if self.dtype.endswith(("float16", "bfloat16"))
+                             else np.float64).eps)
+        if self.dtype.endswith("bfloat16"):
+            eps = 2.0 ** -7
+        top = float(np.max(np.abs(self.eigenvalues))) if len(self.eigenvalues) else 0.0
+        return self.n * self.k * eps * top
+
+    @property
     def trace(self) -> float:
         """``sum(eigenvalues)`` = squared Frobenius norm of J."""
         return float(np.sum(self.eigenvalues))

@@ -54,8 +54,10 @@ def as_eigenvalues(eigs, name: str = "eigs", min_size: int = 1) -> np.ndarray:
     """Validate a spectrum: 1-D, real, finite, >= 0 (tiny negatives from rounding are clipped).
 
     An :class:`~htmp.fitting.esd.ESDResult` is accepted and its eigenvalues are used.
-    Returns a sorted float64 copy.
+    Returns a sorted float64 copy.  A result with a ``tol`` attribute (an ESD, an NTK
+    spectrum: the rounding level of its eigenvalues) widens the clipping to that level.
     """
+    own_tol = getattr(eigs, "tol", None)
     eigs = getattr(eigs, "eigenvalues", eigs)
     arr = np.asarray(eigs)
     if np.iscomplexobj(arr):
@@ -72,9 +74,11 @@ def as_eigenvalues(eigs, name: str = "eigs", min_size: int = 1) -> np.ndarray:
         raise ValueError(f"{name} must be finite, got non-finite entries {bad}")
     top = max(abs(x[-1]), abs(x[0]))
     tol = 1e3 * np.finfo(float).eps * max(top, np.finfo(float).tiny) * max(len(x), 1)
+    if own_tol is not None and math.isfinite(float(own_tol)):
+        tol = max(tol, float(own_tol))
     if x[0] < -tol:
         raise ValueError(f"{name} must be >= 0 (eigenvalues of a Gram matrix), "
-                         f"got minimum {x[0]!r}")
+                         f"got minimum {float(x[0])!r}")
     return np.clip(x, 0.0, None)
 
 
