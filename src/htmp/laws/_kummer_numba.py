@@ -237,9 +237,8 @@ def log_series(coef, x0, alpha, reach):
     for k in range(1, K2):
         for i in range(n):
             conv = 0j
-            for j in range(1, k):
-                bj = coef[i, k - j] if k - j < K else 0j
-                conv += m[i, j] * bj
+            for j in range(max(1, k - K + 1), k):     # b_{k-j} = 0 beyond the K stored
+                conv += m[i, j] * coef[i, k - j]
             bk = coef[i, k] if k < K else 0j
             ell[i, k] = bk - conv / k
             m[i, k] = k * ell[i, k]
