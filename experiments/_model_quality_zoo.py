@@ -34,7 +34,7 @@ FAMILIES = {
     "cnn": {"dataset": "mnist1d", "kind": "cnn", "channels": [32, 64], "hidden": [256, 128]},
     "digits_mlp": {"dataset": "digits", "kind": "mlp", "widths": [64, 256, 256, 10]},
 }
-N_MODELS = {"mlp128": 12, "mlp512": 12, "cnn": 14, "digits_mlp": 12}
+N_MODELS = {"mlp128": 16, "mlp512": 16, "cnn": 16, "digits_mlp": 16}
 GRID = {                 # each model draws every factor independently, uniformly
     "batch_size": [16, 32, 64, 128, 256],
     "lr": [0.005, 0.01, 0.02, 0.05, 0.1],

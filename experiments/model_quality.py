@@ -2,7 +2,7 @@
 accuracy?  The poster's "Correlations with model quality" panel (test accuracy against the
 average log alpha-norm: R^2 0.86, Kendall tau -0.88) at CPU scale (docs/model_quality.md).
 
-* the zoo (experiments/_model_quality_zoo.py): 50 small networks in four families (three
+* the zoo (experiments/_model_quality_zoo.py): 64 small networks in four families (three
   on MNIST-1D, one on scikit-learn's digits; nothing downloaded), training settings drawn
   per model with a fixed seed; cached under ``OUT/models`` (state dicts + manifest.json);
 * htmp's metrics: ``htmp.analyze(module)`` per model, aggregated over layers
@@ -12,7 +12,9 @@ average log alpha-norm: R^2 0.86, Kendall tau -0.88) at CPU scale (docs/model_qu
 * Spearman / Kendall (tau-b) of every metric against test accuracy and against the
   generalisation gap (train accuracy on the clean labels - test accuracy), pooled, per
   family, and within family (Kendall over same-family pairs only), each with a seeded
-  percentile bootstrap interval over models (experiments/_model_quality_stats.py).
+  percentile bootstrap interval over models (experiments/_model_quality_stats.py); and,
+  as a check for confounding, against ``log_lr_steps`` = log10(learning rate x SGD steps),
+  how far training moved the weights.
 
 Run: ``python experiments/model_quality.py [--quick] [--out DIR] [--ww-python PATH]
 [--n-boot B] [--seed S] [--retrain]`` (default out: experiments/out/model_quality/).
@@ -41,7 +43,7 @@ from _model_quality_zoo import build, ensure_zoo, zoo_specs  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "experiments" / "out" / "model_quality"
 WW_PYTHON = "/tmp/ww-venv/bin/python"
-TARGETS = ("test_acc", "gap")
+TARGETS = ("test_acc", "gap", "log_lr_steps")   # the last: a confound check, not quality
 PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed",
           "rank-collapse")
 WW_KEYS = ("alpha", "alpha_weighted", "log_alpha_norm", "log_norm", "log_spectral_norm",
@@ -253,7 +255,8 @@ def main(argv=None):
         rows.append({"model": s["name"], "family": s["family"], **s["train"],
                      "test_acc": e["test_acc"], "train_acc": e["train_acc"],
                      "gap": e["train_acc"] - e["test_acc"], "train_fit_acc": e["train_fit_acc"],
-                     "steps": e["steps"], "train_s": e["train_s"], "finite": e["finite"],
+                     "steps": e["steps"], "log_lr_steps": math.log10(s["train"]["lr"] * e["steps"]),
+                     "train_s": e["train_s"], "finite": e["finite"],
                      **h_rows.get(s["name"], {}), **w_rows.get(s["name"], {})})
     models = pd.DataFrame(rows)
     models.to_csv(out / "models.csv", index=False)

@@ -202,7 +202,7 @@ def test_zoo_specs_are_seeded_and_large_enough():
     assert len({s["name"] for s in a}) == len(a)
     fams = {s["family"] for s in a}
     assert fams == set(zoo.FAMILIES)
-    assert all(sum(s["family"] == f for s in a) >= 12 for f in fams)
+    assert all(sum(s["family"] == f for s in a) >= 16 for f in fams)
     assert a != zoo.zoo_specs(seed=1)
     for s in a:
         for k, values in zoo.GRID.items():
@@ -251,8 +251,8 @@ def _check_run(out, models, corr):
     assert {"htmp_kappa_median", "htmp_kappa_rank_median", "htmp_log_alpha_norm",
             "htmp_alpha_mean"} <= metrics
     scopes = {"all", "within-family", "mlp_tiny", "digits_tiny"}
-    assert set(corr.scope) == scopes and set(corr.target) == {"test_acc", "gap"}
-    assert len(corr) == len(metrics) * 2 * len(scopes)
+    assert set(corr.scope) == scopes and set(corr.target) == {"test_acc", "gap", "log_lr_steps"}
+    assert len(corr) == len(metrics) * 3 * len(scopes)
     ok = corr.kendall.notna() & (corr.scope == "all")
     assert corr[ok].kendall.between(-1, 1).all()
     for f in ("report.md", "models.csv", "correlations.csv", "model_quality_log_alpha_norm.png",
