@@ -123,10 +123,12 @@ def _scatter(ax, models, col, label, colors, *, logx=False):
             sel &= x > 0
         ax.scatter(x[sel], y[sel], s=18, color=c, label=fam, alpha=0.85)
     if logx:
+        from matplotlib.ticker import NullFormatter
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(label, fontsize=8)
     ax.set_ylabel("test accuracy (%)", fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(which="both", labelsize=7)
     return ax
 
 
@@ -173,9 +175,9 @@ def figures(models, corr, out: Path) -> list[Path]:
         _scatter(ax, used, col, lab, colors, logx=col.startswith("htmp_kappa"))
         a = _pick(corr, col, "test_acc", "all")
         w = _pick(corr, col, "test_acc", "within-family")
-        t = f"τ {a['kendall']:+.2f} (n {int(a['n'])})" if a is not None else ""
-        if w is not None and not math.isnan(w["kendall"]):
-            t += f", within {w['kendall']:+.2f}"
+        t = (f"τ {_fmt(a['kendall'])} (n {int(a['n'])})" if a is not None else "")
+        if w is not None:
+            t += f", within family {_fmt(w['kendall'])}"
         ax.set_title(t, fontsize=8)
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
