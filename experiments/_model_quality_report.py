@@ -68,24 +68,29 @@ def report(models, corr, agree: dict, *, ww_note: str, n_boot: int, seed: int,
              "interval that excludes 0. Gap = train accuracy (clean labels) − test "
              "accuracy. log10(lr·steps): how far training moved the weights (a "
              "confound check: a metric that tracks it may rank models by training length, "
-             "not quality).\n")
+             "not quality); the partial ρ (Spearman's on rank residuals, given log10(lr·steps), "
+             "ranks and lines within each family) asks whether the metric ranks test "
+             "accuracy beyond that.\n")
     L.append("## Pooled and within-family rank correlations\n")
     L.append("| metric | n | Spearman ρ vs test acc | Kendall τ vs test acc | within-family "
              "τ vs test acc | R² (line) | Kendall τ vs gap | within-family τ vs gap | "
-             "within-family τ vs log10(lr·steps) |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+             "within-family τ vs log10(lr·steps) | within-family partial ρ vs test acc "
+             "given log10(lr·steps) |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for metric in corr.metric.unique():
         a = _pick(corr, metric, "test_acc", "all")
         w = _pick(corr, metric, "test_acc", "within-family")
         g = _pick(corr, metric, "gap", "all")
         gw = _pick(corr, metric, "gap", "within-family")
         ew = _pick(corr, metric, "log_lr_steps", "within-family")
+        pw = _pick(corr, metric, "test_acc|log_lr_steps", "within-family")
         cells = [_ci(a, "spearman") + _marker(a, "spearman"), _ci(a, "kendall") + _marker(a, "kendall"),
                  (_ci(w, "kendall") + _marker(w, "kendall")) if w is not None else "—",
                  "—" if math.isnan(a["r2"]) else f"{a['r2']:.2f}",
                  _ci(g, "kendall") + _marker(g, "kendall"),
                  (_ci(gw, "kendall") + _marker(gw, "kendall")) if gw is not None else "—",
-                 (_ci(ew, "kendall") + _marker(ew, "kendall")) if ew is not None else "—"]
+                 (_ci(ew, "kendall") + _marker(ew, "kendall")) if ew is not None else "—",
+                 (_ci(pw, "spearman") + _marker(pw, "spearman")) if pw is not None else "—"]
         L.append(f"| `{metric}` | {int(a['n'])} | " + " | ".join(cells) + " |")
     L.append("\n## Kendall τ vs test accuracy within each family\n")
     L.append("| metric | " + " | ".join(f"{f} (n)" for f in fams) + " |")
@@ -117,6 +122,8 @@ def _scatter(ax, models, col, label, colors, *, logx=False):
         edge = hi * 3 if logx else hi + 0.15 * (hi - lo + 1e-12)
         x = np.where(right, edge, x)
         ax.axvline(edge, color="0.8", lw=0.8, ls=":")
+        ax.annotate("MP-like", (edge, 1.0), xycoords=("data", "axes fraction"), fontsize=6,
+                    ha="right", va="top", rotation=90, color="0.4")
     for fam, c in colors.items():
         sel = (models["family"] == fam).to_numpy() & (np.isfinite(x))
         if logx:

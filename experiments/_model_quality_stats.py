@@ -6,6 +6,8 @@
   line (the poster's numbers).  ``groups=``: Kendall's tau-b over pairs *within* a group
   only (a stratified tau: pairs of models from different families never count) and a
   bootstrap that resamples within each group.
+* :func:`partial_spearman` - Spearman's rho given a confounder (training length): the
+  correlation of rank residuals, with the same bootstrap.
 * :func:`spearman_rows` / :func:`kendall_rows` - the same statistics for many resamples at
   once (rows); tested against ``scipy.stats.spearmanr`` / ``kendalltau``.
 
@@ -21,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["Correlation", "correlate", "spearman_rows", "kendall_rows"]
+__all__ = ["Correlation", "correlate", "partial_spearman", "spearman_rows", "kendall_rows"]
 
 
 def _check_rows(x, y):
@@ -97,6 +99,13 @@ class Correlation:
         return asdict(self)
 
 
+def _check_boot(n_boot, level) -> None:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}")
+    if not (isinstance(level, float) and 0 < level < 1):
+        raise ValueError(f"level must be a float in (0, 1), got {level!r}")
+
+
 def _resample(n: int, groups, n_boot: int, rng) -> np.ndarray:
     if groups is None:
         return rng.integers(0, n, size=(n_boot, n))
@@ -105,6 +114,60 @@ def _resample(n: int, groups, n_boot: int, rng) -> np.ndarray:
         members = np.flatnonzero(groups == label)
         idx[:, members] = members[rng.integers(0, len(members), size=(n_boot, len(members)))]
     return idx
+
+
+def _rank_residuals(a: np.ndarray, z: np.ndarray, groups) -> np.ndarray:
+    """Rows of ``a`` as ranks, minus their least-squares line on the ranks of ``z``; ranks
+    and lines within each group (one intercept and slope per group and row)."""
+    out = np.empty_like(a, dtype=float)
+    labels = [None] if groups is None else np.unique(groups)
+    for label in labels:
+        cols = slice(None) if label is None else np.flatnonzero(groups == label)
+        ra, rz = stats.rankdata(a[:, cols], axis=1), stats.rankdata(z[:, cols], axis=1)
+        ra -= ra.mean(1, keepdims=True)
+        rz -= rz.mean(1, keepdims=True)
+        szz = (rz * rz).sum(1, keepdims=True)
+        slope = np.divide((ra * rz).sum(1, keepdims=True), szz, out=np.zeros_like(szz),
+                          where=szz > 0)
+        out[:, cols] = ra - slope * rz
+    return out
+
+
+def _partial_rows(x, y, z, groups) -> np.ndarray:
+    ex, ey = _rank_residuals(x, z, groups), _rank_residuals(y, z, groups)
+    den = np.sqrt((ex * ex).sum(1) * (ey * ey).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 1e-12, (ex * ey).sum(1) / np.where(den > 1e-12, den, 1), np.nan)
+
+
+def partial_spearman(x, y, z, *, groups=None, n_boot: int = 2000, seed: int = 0,
+                     level: float = 0.95) -> Correlation:
+    """Partial Spearman rho of metric ``x`` and target ``y`` given ``z`` (a confounder):
+    the Pearson correlation of the ranks of x and of y after removing from each its
+    least-squares line on the ranks of z; with ``groups``, ranks and lines are taken
+    within each group.  Bootstrap as :func:`correlate` (same resamples for x, y, z).
+    Returned in ``spearman*`` (Kendall fields NaN).  (Kendall's partial tau was not used:
+    it stays away from 0 when x and y are independent given z.)"""
+    _check_boot(n_boot, level)
+    x, y, z = (np.asarray(a, float).ravel() for a in (x, y, z))
+    if z.shape != x.shape or y.shape != x.shape or not np.all(np.isfinite(z)):
+        raise ValueError(f"z must hold one finite value per model ({x.size}), got "
+                         f"{z.size} values, finite: {bool(np.all(np.isfinite(z)))}")
+    keep = ~np.isnan(x)
+    g = None if groups is None else np.asarray(groups)[keep]
+    x, y, z = x[keep], y[keep], z[keep]
+    nan = math.nan
+    if x.size < 4:
+        return Correlation(x.size, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, n_boot,
+                           0, level)
+    rho = float(_partial_rows(x[None], y[None], z[None], g)[0])
+    idx = _resample(x.size, g, n_boot, np.random.default_rng(seed))
+    boot = _partial_rows(x[idx], y[idx], z[idx], g)
+    ok = np.isfinite(boot)
+    q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
+    lo, hi = np.percentile(boot[ok], q) if ok.sum() >= 2 else (nan, nan)
+    return Correlation(x.size, rho, float(lo), float(hi), nan, nan, nan, nan, nan, nan, nan,
+                       n_boot, int(ok.sum()), level)
 
 
 def _line_fit(x, y) -> tuple[float, float]:
@@ -120,10 +183,7 @@ def _line_fit(x, y) -> tuple[float, float]:
 def correlate(x, y, *, groups=None, n_boot: int = 2000, seed: int = 0,
               level: float = 0.95) -> Correlation:
     """Rank correlation of metric ``x`` with target ``y`` (one value per model)."""
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-        raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}")
-    if not (isinstance(level, float) and 0 < level < 1):
-        raise ValueError(f"level must be a float in (0, 1), got {level!r}")
+    _check_boot(n_boot, level)
     x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")

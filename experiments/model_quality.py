@@ -14,7 +14,8 @@ average log alpha-norm: R^2 0.86, Kendall tau -0.88) at CPU scale (docs/model_qu
   family, and within family (Kendall over same-family pairs only), each with a seeded
   percentile bootstrap interval over models (experiments/_model_quality_stats.py); and,
   as a check for confounding, against ``log_lr_steps`` = log10(learning rate x SGD steps),
-  how far training moved the weights.
+  how far training moved the weights, and the partial Spearman rho against test accuracy
+  given ``log_lr_steps`` (target ``test_acc|log_lr_steps``).
 
 Run: ``python experiments/model_quality.py [--quick] [--out DIR] [--ww-python PATH]
 [--n-boot B] [--seed S] [--retrain]`` (default out: experiments/out/model_quality/).
@@ -37,13 +38,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _model_quality_report import figures, report  # noqa: E402
-from _model_quality_stats import correlate  # noqa: E402
+from _model_quality_stats import correlate, partial_spearman  # noqa: E402
 from _model_quality_zoo import build, ensure_zoo, zoo_specs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "experiments" / "out" / "model_quality"
 WW_PYTHON = "/tmp/ww-venv/bin/python"
-TARGETS = ("test_acc", "gap", "log_lr_steps")   # the last: a confound check, not quality
+CONFOUND = "log_lr_steps"       # log10(lr x steps): a confound check, not a quality
+TARGETS = ("test_acc", "gap", CONFOUND)
 PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed",
           "rank-collapse")
 WW_KEYS = ("alpha", "alpha_weighted", "log_alpha_norm", "log_norm", "log_spectral_norm",
@@ -210,6 +212,12 @@ def correlations(models, metrics: list[str], *, n_boot: int, seed: int):
                 c = correlate(x[sel], y[sel], groups=groups, n_boot=n_boot, seed=seed)
                 rows.append({"metric": metric, "target": target, "scope": scope,
                              **c.to_dict()})
+        # test accuracy given how far training moved the weights (partial Spearman rho)
+        y, z = models["test_acc"].to_numpy(float), models[CONFOUND].to_numpy(float)
+        for scope, groups in (("all", None), ("within-family", models["family"].to_numpy())):
+            c = partial_spearman(x, y, z, groups=groups, n_boot=n_boot, seed=seed)
+            rows.append({"metric": metric, "target": f"test_acc|{CONFOUND}", "scope": scope,
+                         **c.to_dict()})
     return pd.DataFrame(rows)
 
 
