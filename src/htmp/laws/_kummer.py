@@ -349,6 +349,13 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index, partial=False) -> KummerTable
     # tail Im r drifts (measured: 5x off at x = 1e-72 for alpha = -0.5, c = 0.005) while
     # the differences of log|w| stay accurate, so we never normalise there.
     ref = ref_index
+    jit = _kummer_jit.load()
+    if jit is not None and len(x0) >= 2:
+        logf0, theta0, L_min, coef, lcoef, pcoef = jit.finish(alpha, c, x0, Ls, rs, ref)
+        if partial:
+            coef = np.empty((len(x0), 0), dtype=complex)
+        return KummerTable(alpha=alpha, c=c, x0=x0, coef=coef, lcoef=lcoef, pcoef=pcoef,
+                           logf0=logf0, theta0=theta0, L_min=L_min, partial=partial)
     logf_ref = math.log(rs[ref].imag / (math.pi * c))
     dL = (Ls - Ls[ref]).real
     logf0 = logf_ref + alpha * np.log(x0 / x0[ref]) - (x0 - x0[ref]) - 2.0 * dL
@@ -362,19 +369,12 @@ def _finish_table(alpha, c, x0, Ls, rs, ref_index, partial=False) -> KummerTable
     gaps = np.diff(x0)
     reach = np.maximum(np.r_[gaps[0], gaps], np.r_[gaps, gaps[-1]]) * 0.5
     with np.errstate(under="ignore"):
-        jit = _kummer_jit.load()
-        if jit is not None:
-            allcoef = jit.coefficients(x0, rs, c, alpha, _KMAX, reach / x0, 1e-18)
-        else:
-            allcoef = _coefficients(x0, rs, c, alpha, _KMAX, rad=reach / x0)
+        allcoef = _coefficients(x0, rs, c, alpha, _KMAX, rad=reach / x0)
         mags = np.abs(allcoef) * (reach / x0)[:, None] ** np.arange(allcoef.shape[1])[None, :]
     big = np.nonzero(np.any(mags > 1e-18, axis=0))[0]
     K = max(8, min(int(big.max()) + 2 if big.size else 2, _KMAX))
     coef = allcoef[:, :K]
-    if jit is not None:
-        lcoef, pcoef = jit.log_series(np.ascontiguousarray(coef), x0, alpha, reach)
-    else:
-        lcoef, pcoef = _log_series(coef, x0, alpha, reach)
+    lcoef, pcoef = _log_series(coef, x0, alpha, reach)
     if partial:      # a fit needs log f and the phase only: drop w's own series (half the memory)
         coef = np.empty((len(x0), 0), dtype=complex)
     lcoef, pcoef = np.ascontiguousarray(lcoef), np.ascontiguousarray(pcoef)

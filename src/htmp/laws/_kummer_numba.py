@@ -329,3 +329,40 @@ def series_at(coef, base, x0, mids, x):
         jj = j[i]
         out[i] = base[jj] + _series(coef[jj], x0[jj], x[i])
     return out
+
+
+@_jit
+def finish(alpha, c, x0, Ls, rs, ref):
+    """``_kummer._finish_table``'s arithmetic in one call: (logf0, theta0, L_min, coef,
+    lcoef, pcoef) - the normalisation from the Wronskian at centre ``ref``, the absolute
+    log w and phase, and each centre's series (as many terms as half the gap to either
+    neighbour needs)."""
+    n = len(x0)
+    logf_ref = math.log(rs[ref].imag / (math.pi * c))
+    logf0 = np.empty(n)
+    for i in range(n):
+        logf0[i] = (logf_ref + alpha * math.log(x0[i] / x0[ref]) - (x0[i] - x0[ref])
+                    - 2.0 * (Ls[i] - Ls[ref]).real)
+    log_w_ref = 0.5 * (alpha * math.log(x0[ref]) - x0[ref] - math.lgamma(c + 1.0)
+                       - math.lgamma(c + alpha + 1.0) - logf_ref)
+    theta0 = np.empty(n)
+    for i in range(n):
+        theta0[i] = Ls[i].imag - Ls[n - 1].imag + math.pi * c
+    L_min = complex(Ls[0].real - Ls[ref].real + log_w_ref, theta0[0])
+    reach = np.empty(n)
+    for i in range(n):
+        left = x0[1] - x0[0] if i == 0 else x0[i] - x0[i - 1]
+        right = x0[n - 1] - x0[n - 2] if i == n - 1 else x0[i + 1] - x0[i]
+        reach[i] = max(left, right) * 0.5
+    rad = reach / x0
+    allcoef = coefficients(x0, rs, c, alpha, _KMAX, rad, 1e-18)
+    top = 0
+    for k in range(allcoef.shape[1]):
+        for i in range(n):
+            if abs(allcoef[i, k]) * rad[i] ** k > 1e-18:
+                top = k
+                break
+    K = max(8, min(top + 2, _KMAX))
+    coef = np.ascontiguousarray(allcoef[:, :K])
+    lcoef, pcoef = log_series(coef, x0, alpha, reach)
+    return logf0, theta0, L_min, coef, lcoef, pcoef
