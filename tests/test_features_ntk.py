@@ -105,7 +105,9 @@ def test_batchnorm_in_training_mode_needs_whole_batch_and_is_left_unchanged():
     assert np.max(np.abs(res.eigenvalues - ref)) <= 1e-12 * ref[-1]
     for k, v in model.named_buffers():   # running statistics not updated
         assert torch.equal(v, buffers[k]), k
-    with pytest.raises(ValueError, match="per_sample=True passes each sample alone"):
+    with pytest.raises(ValueError, match=r"per_sample=True needs BatchNorm layers in eval "
+                                         r"mode, got 1 in training mode \(1\): call "
+                                         r"model.eval\(\), or pass per_sample=False"):
         ntk_eigvals(model, X)
 
 

@@ -170,13 +170,14 @@ def test_conv_bn_linear_model_in_eval_and_train_mode():
     assert np.max(np.abs(res.eigenvalues - ref)) <= 1e-12 * ref[-1]
     assert not model.training and not model.bn.training
 
-    # training mode, as before the fast path: per_sample=True fails in torch's vmap
-    # (batch statistics of a batch of one would update the running ones), per_sample=False
-    # differentiates the whole batch; the running statistics are not updated
+    # training mode: per_sample=True is refused before any work (batch statistics of a
+    # batch of one would update the running ones; torch's vmap failed deep inside),
+    # per_sample=False differentiates the whole batch; the running statistics are not updated
     model.train()
     buffers = {k: v.clone() for k, v in model.named_buffers()}
     for kw in ({}, {"conv_fast": False, "linear_fast": False}):
-        with pytest.raises(RuntimeError, match="running_mean or running_var"):
+        with pytest.raises(ValueError, match=r"per_sample=True needs BatchNorm layers in eval "
+                                             r"mode, got 1 in training mode \(bn\)"):
             ntk_eigvals(model, X, **kw)
     res = ntk_eigvals(model, X, per_sample=False)
     ref = _brute(model, X)

@@ -116,6 +116,21 @@ def _trainable(model, torch) -> dict:
     return params
 
 
+def _check_no_training_batchnorm(model) -> None:
+    """per_sample=True runs each sample alone: a BatchNorm in training mode would normalise
+    it by its own statistics and update its running ones (torch's vmap refuses that deep
+    inside the Jacobian); say so before any work."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    names = [name or type(m).__name__ for name, m in model.named_modules()
+             if isinstance(m, _BatchNorm) and m.training and m.track_running_stats]
+    if names:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise ValueError(f"per_sample=True needs BatchNorm layers in eval mode, got "
+                         f"{len(names)} in training mode ({shown}): call model.eval(), or "
+                         f"pass per_sample=False to differentiate the whole batch")
+
+
 def _as_batch(X, dtype, device, torch):
     if not isinstance(X, torch.Tensor):
         arr = np.asarray(X)
@@ -283,6 +298,8 @@ def ntk_eigvals(model, X, *, device: str = "cpu", per_sample: bool = True,
     max_chunk_bytes = _check_int_bytes(max_chunk_bytes, "max_chunk_bytes")
     max_gram_bytes = _check_int_bytes(max_gram_bytes, "max_gram_bytes")
     params = _trainable(model, torch)
+    if per_sample:
+        _check_no_training_batchnorm(model)
     dtype = next(iter(params.values())).dtype
     base = {name: p.detach().to(device) for name, p in model.named_parameters()}
     # copies: a forward in training mode updates buffers (BatchNorm's running stats)
