@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from ..laws import _kummer_jit
 from ..laws.tables import bulk_table, kummer_table, raw_params, table_quantile
 
 __all__ = ["FINE", "Profile"]
@@ -68,6 +69,7 @@ class Profile:
                  n_below: int = 0, tol: float = 0.0):
         self.inverse, self.gamma = inverse, gamma
         self.z = 1.0 / y if inverse else y
+        self.z_lo, self.z_hi = float(np.min(self.z)), float(np.max(self.z))
         self.n = len(y)
         self.const = -2.0 * float(np.sum(np.log(y))) if inverse else 0.0
         self.log_mean_z = math.log(float(np.mean(self.z)))
@@ -197,39 +199,61 @@ class Profile:
         others = [b for b in self.bounds if b is not cut]
         for _ in range(8):
             e = math.exp(t)
-            x = self.z * e
-            tab = self._covering(table, x.min(), x.max())
+            tab = self._covering(table, self.z_lo * e, self.z_hi * e)
             xc = cut[0] * e if cut is not None else math.nan
             joint = cut is not None and tab.x0[0] <= xc <= tab.x0[-1]
-            d = tab.logpdf_derivatives(np.append(x, xc) if joint else x)
-            if d is None:
+            sums = self._derivative_sums(tab, e, xc if joint else None)
+            if sums is None:
                 return None
-            lf, d1, d2 = d
+            s_lf, s_d1, s_d12, cut_lf, cut_d1 = sums
             bv = b1 = b2 = 0.0
             if joint:                            # the cut: P = F (or S) from the phase
                 F = tab.phase_at(xc) / (math.pi * tab.c)
                 logp = math.log(max(1.0 - F if self.inverse else F, _P_FLOOR))
-                q = math.exp(math.log(xc) + lf[-1] - logp)
-                h1, h2 = (-q, -q * (1.0 + d1[-1] + q)) if self.inverse else \
-                    (q, q * (1.0 + d1[-1] - q))
+                q = math.exp(math.log(xc) + cut_lf - logp)
+                h1, h2 = (-q, -q * (1.0 + cut_d1 + q)) if self.inverse else \
+                    (q, q * (1.0 + cut_d1 - q))
                 w = cut[1]
                 bv, b1, b2 = w * logp, w * h1, w * h2
-                lf, d1, d2 = lf[:-1], d1[:-1], d2[:-1]
             rest = others if joint or cut is None else self.bounds
             for zb, w, censor in rest:
                 v, h1, h2 = self._boundary_terms(table, t, zb, censor)
                 bv, b1, b2 = bv + w * v, b1 + w * h1, b2 + w * h2
-            g1 = float(d1.sum()) + self.n + b1           # g'(t)
-            g2 = float((d1 + d2).sum()) + b2             # g''(t)
+            g1 = s_d1 + self.n + b1                      # g'(t)
+            g2 = s_d12 + b2                              # g''(t)
             if not (g2 < 0 and math.isfinite(g1) and math.isfinite(bv)):
                 return None
             step = -g1 / g2
             if abs(step) < _SCALE_TOL:               # converged: g(t + step) = g(t) + O(step^2)
-                return t + step, float(lf.sum()) + self.n * t + bv - 0.5 * g1 * g1 / g2
+                return t + step, s_lf + self.n * t + bv - 0.5 * g1 * g1 / g2
             if not lo < t + step < hi:
                 return None
             t += step
         return None
+
+    def _derivative_sums(self, tab, e: float, xc: float | None):
+        """(sum log f, sum x (log f)', sum x (log f)' + x^2 (log f)'') at x = z e, and log f
+        and x (log f)' at the cut xc (nan without one); None if an x lies outside ``tab``.
+        Compiled in one pass when numba is (no per-point arrays)."""
+        if not (tab.x0[0] <= self.z_lo * e and self.z_hi * e <= tab.x0[-1]):
+            return None
+        nan = math.nan
+        jit = _kummer_jit.load()
+        if jit is not None and tab.lcoef.shape[1] >= 1 and len(tab.x0) > 1:
+            s0, s1, s12 = jit.derivative_sums(tab.x0, tab._mids, tab.lcoef, tab.logf0,
+                                              self.z, e)
+            if xc is None:
+                return s0, s1, s12, nan, nan
+            lf, d1, _ = tab.logpdf_derivatives(np.array([xc]))
+            return s0, s1, s12, float(lf[0]), float(d1[0])
+        d = tab.logpdf_derivatives(self.z * e if xc is None else np.append(self.z * e, xc))
+        if d is None:
+            return None
+        lf, d1, d2 = d
+        if xc is None:
+            return float(lf.sum()), float(d1.sum()), float((d1 + d2).sum()), nan, nan
+        return (float(lf[:-1].sum()), float(d1[:-1].sum()), float((d1[:-1] + d2[:-1]).sum()),
+                float(lf[-1]), float(d1[-1]))
 
     def _boundary_terms(self, table, t: float, zb: float, censor: bool):
         """(log P, d/dt, d2/dt2) of one boundary event {Y <= b} at t."""

@@ -366,3 +366,32 @@ def finish(alpha, c, x0, Ls, rs, ref):
     coef = np.ascontiguousarray(allcoef[:, :K])
     lcoef, pcoef = log_series(coef, x0, alpha, reach)
     return logf0, theta0, L_min, coef, lcoef, pcoef
+
+
+@_jit
+def derivative_sums(x0, mids, lcoef, logf0, z, e):
+    """(sum log f, sum x (log f)', sum x (log f)' + x^2 (log f)'') over x = z e, all inside
+    the table: what a Newton step of a profile likelihood in log-scale needs, without the
+    three arrays of :func:`logpdf_derivatives`."""
+    K = lcoef.shape[1]
+    s0 = 0.0
+    s1 = 0.0
+    s12 = 0.0
+    for i in range(len(z)):
+        x = z[i] * e
+        jj = np.searchsorted(mids, x)
+        c0 = x0[jj]
+        u = (x - c0) / c0
+        p = 0.0
+        dp = 0.0
+        hp = 0.0
+        for k in range(K - 1, -1, -1):
+            hp = hp * u + dp
+            dp = dp * u + p
+            p = p * u + lcoef[jj, k]
+        one_u = 1.0 + u
+        d1 = one_u * dp
+        s0 += logf0[jj] + p
+        s1 += d1
+        s12 += d1 + 2.0 * one_u * one_u * hp
+    return s0, s1, s12
