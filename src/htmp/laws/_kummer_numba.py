@@ -293,30 +293,32 @@ def unconverged_gaps(x0, lcoef, pcoef, logf0, theta0, tol):
 
 
 @_jit
+def _derivatives_at(x0, lcoef, logf0, jj, x):
+    """(log f, x (log f)', x^2 (log f)'') at x from centre jj: Horner with derivatives."""
+    c0 = x0[jj]
+    u = (x - c0) / c0
+    p = 0.0
+    dp = 0.0
+    hp = 0.0
+    for k in range(lcoef.shape[1] - 1, -1, -1):
+        hp = hp * u + dp
+        dp = dp * u + p
+        p = p * u + lcoef[jj, k]
+    one_u = 1.0 + u
+    return logf0[jj] + p, one_u * dp, 2.0 * one_u * one_u * hp
+
+
+@_jit
 def logpdf_derivatives(x0, mids, lcoef, logf0, x):
     """As ``KummerTable.logpdf_derivatives`` for x inside the table: (log f, x (log f)',
     x^2 (log f)'') by Horner with derivatives from the nearest centre."""
     j = np.searchsorted(mids, x)
     n = len(x)
-    K = lcoef.shape[1]
     lf = np.empty(n)
     d1 = np.empty(n)
     d2 = np.empty(n)
     for i in range(n):
-        jj = j[i]
-        c0 = x0[jj]
-        u = (x[i] - c0) / c0
-        p = 0.0
-        dp = 0.0
-        hp = 0.0
-        for k in range(K - 1, -1, -1):
-            hp = hp * u + dp
-            dp = dp * u + p
-            p = p * u + lcoef[jj, k]
-        one_u = 1.0 + u
-        lf[i] = logf0[jj] + p
-        d1[i] = one_u * dp
-        d2[i] = 2.0 * one_u * one_u * hp
+        lf[i], d1[i], d2[i] = _derivatives_at(x0, lcoef, logf0, j[i], x[i])
     return lf, d1, d2
 
 
@@ -373,25 +375,13 @@ def derivative_sums(x0, mids, lcoef, logf0, z, e):
     """(sum log f, sum x (log f)', sum x (log f)' + x^2 (log f)'') over x = z e, all inside
     the table: what a Newton step of a profile likelihood in log-scale needs, without the
     three arrays of :func:`logpdf_derivatives`."""
-    K = lcoef.shape[1]
     s0 = 0.0
     s1 = 0.0
     s12 = 0.0
     for i in range(len(z)):
         x = z[i] * e
-        jj = np.searchsorted(mids, x)
-        c0 = x0[jj]
-        u = (x - c0) / c0
-        p = 0.0
-        dp = 0.0
-        hp = 0.0
-        for k in range(K - 1, -1, -1):
-            hp = hp * u + dp
-            dp = dp * u + p
-            p = p * u + lcoef[jj, k]
-        one_u = 1.0 + u
-        d1 = one_u * dp
-        s0 += logf0[jj] + p
+        lf, d1, d2 = _derivatives_at(x0, lcoef, logf0, np.searchsorted(mids, x), x)
+        s0 += lf
         s1 += d1
-        s12 += d1 + 2.0 * one_u * one_u * hp
+        s12 += d1 + d2
     return s0, s1, s12
