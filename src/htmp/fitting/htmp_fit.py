@@ -243,46 +243,82 @@ def _curvature(prof: Profile, u_best: float) -> float:
 
 
 def _limit(prof: Profile, kb: int, target: float, L: np.ndarray, direction: int,
-           guess: float) -> float | None:
+           guess: float, top: tuple | None = None) -> float | None:
     """u where the profile falls to ``target`` walking from kb outwards over the lattice L
-    in ``direction``: bracketed to two lattice steps (lattice points are shared by layers
-    with the same gamma), then the parabola through kb and the bracket (linear
-    interpolation where it does not apply); None if it stays above to the lattice end.
-    ``guess``: the predicted distance in u (from the curvature), nan if unknown."""
+    in ``direction``; None if it stays above to the lattice end.
+
+    Secant steps on h(u) = sqrt(l_top - l(u)), which is linear in |u - u_top| where the
+    profile is quadratic about its top (u_top, l_top) (the search's vertex, ``top``; kb and
+    l(kb) without one), each rounded to the lattice (its points are shared by the layers with
+    the same gamma), until the crossing is bracketed within ``_LIMIT_WIDTH`` lattice steps;
+    then the quadratic in h through the top and the two bracketing points (linear
+    interpolation where it does not apply).  ``guess``: the predicted distance in u (from
+    the curvature), nan if unknown.
+    """
     P = L[L > kb] if direction > 0 else L[L < kb][::-1]      # outward order
     if len(P) == 0:
         return None
-    i = int(np.argmin(np.abs(P - (kb + direction * guess / FINE)))) if math.isfinite(guess) else 0
-    inside, outside, step = -1, None, 1                       # -1: kb itself
-    while outside is None:
+    fb = prof(kb)
+    u_top, l_top = (prof.u(kb), fb) if top is None or not top[1] >= fb else top
+    h_star = math.sqrt(l_top - target)
+
+    def dist(i):                     # distance in u of P[i] (of kb for i = -1) from the top
+        return abs((prof.u(kb) if i < 0 else prof.u(int(P[i]))) - u_top)
+
+    def h(i):
+        v = fb if i < 0 else prof(int(P[i]))
+        return math.sqrt(l_top - v) if v < l_top else 0.0   # v = -inf: h = inf
+
+    def nearest(d):                  # index in P nearest the distance d from the top
+        i = int(np.argmin(np.abs(P - (u_top + direction * d) / FINE)))
+        return min(max(i, inside + 1), len(P) - 1 if outside is None else outside - 1)
+
+    inside, outside = -1, None       # -1: kb itself
+    i = nearest(guess) if math.isfinite(guess) and guess > 0 else 0
+    while True:
         if prof(int(P[i])) < target:
             outside = i
         else:
             inside = i
-            if i == len(P) - 1:
+        if outside is None:
+            if inside == len(P) - 1:
                 return None
-            i, step = min(i + step, len(P) - 1), 2 * step
-    while outside - inside > 2:                               # bisect to 2 lattice steps
-        mid = (inside + outside) // 2
-        if prof(int(P[mid])) < target:
-            outside = mid
-        else:
-            inside = mid
-    k_in, k_out = (kb if inside < 0 else int(P[inside])), int(P[outside])
-    f_in, f_out = prof(k_in), prof(k_out)
-    u_in, u_out = prof.u(k_in), prof.u(k_out)
-    if k_in != kb and math.isfinite(f_out):      # the parabola through kb, k_in, k_out
-        pts = sorted([(prof.u(kb), prof(kb)), (u_in, f_in), (u_out, f_out)])
-        top = parabola(*zip(*pts))
-        if top is not None:
-            v, fv = top
-            a = (fv - f_in) / (v - u_in) ** 2 if v != u_in else 0.0
-            if a > 0 and fv >= target:            # f = fv - a (u - v)^2 = target
-                u = v + direction * math.sqrt((fv - target) / a)
-                if min(u_in, u_out) <= u <= max(u_in, u_out):
-                    return u
-    frac = (f_in - target) / (f_in - f_out) if math.isfinite(f_out) else 0.5
-    return u_in + frac * (u_out - u_in)
+            h_in, d_in = h(inside), dist(inside)
+            d_pred = d_in * h_star / h_in if h_in > 0 else math.inf
+            i = nearest(min(max(d_pred * 1.05, d_in + 1e-9), 4.0 * d_in + 0.4))
+            continue
+        if outside - inside <= _LIMIT_WIDTH:
+            break
+        i = nearest(_cross(dist(inside), h(inside), dist(outside), h(outside), h_star))
+        if not inside < i < outside:
+            i = (inside + outside) // 2
+    d = _cross(dist(inside), h(inside), dist(outside), h(outside), h_star)
+    return u_top + direction * d
+
+
+_LIMIT_WIDTH = 4
+
+
+def _cross(d_in: float, h_in: float, d_out: float, h_out: float, h_star: float) -> float:
+    """Distance where h = h_star, between d_in (h_in <= h_star) and d_out (h_out > h_star):
+    the quadratic through (0, 0), (d_in, h_in), (d_out, h_out) when it is increasing over the
+    bracket, else linear interpolation (the midpoint when h_out is not finite)."""
+    if not math.isfinite(h_out):
+        return 0.5 * (d_in + d_out)
+    if d_in > 0 and d_out > d_in:
+        # q(d) = b d + a d^2 through both points
+        a = (h_out / d_out - h_in / d_in) / (d_out - d_in)
+        b = h_in / d_in - a * d_in
+        if b + 2 * a * d_in > 0 and b + 2 * a * d_out > 0:     # increasing on the bracket
+            if abs(a) < 1e-12 * abs(b):
+                return h_star / b
+            disc = b * b + 4 * a * h_star
+            if disc >= 0:
+                root = 2 * h_star / (b + math.sqrt(disc))       # the root near the bracket
+                if d_in <= root <= d_out:
+                    return root
+    frac = (h_star - h_in) / (h_out - h_in) if h_out > h_in else 0.5
+    return d_in + frac * (d_out - d_in)
 
 
 def _fit_profile(prof: Profile, gamma: float, kappa_min: float, kappa_max: float,
@@ -328,6 +364,20 @@ def _mp_like_guess(prof: Profile, top: int, L: np.ndarray, target: float) -> flo
     return prof.u(top) - math.log(1.0 / (1.0 / k_top + drop / B))
 
 
+def _top(prof: Profile, best: int) -> tuple | None:
+    """(u, l) of the vertex of the parabola through the best evaluated point and its
+    evaluated neighbours, None unless it lies between them."""
+    ks = sorted(prof.cache)
+    i = ks.index(best)
+    if not 0 < i < len(ks) - 1:
+        return None
+    pts = ks[i - 1:i + 2]
+    top = parabola([prof.u(k) for k in pts], [prof.cache[k][0] for k in pts])
+    if top is None or not prof.u(pts[0]) <= top[0] <= prof.u(pts[2]):
+        return None
+    return top
+
+
 def _interval(prof: Profile, res: dict) -> dict:
     """Fill res["lo"], res["hi"]: the nominal 95 % profile-likelihood interval (0 / inf
     where it reaches the end of the search range)."""
@@ -340,8 +390,9 @@ def _interval(prof: Profile, res: dict) -> dict:
     L = res["lattice"]
     if best >= res["khi"]:
         guess = _mp_like_guess(prof, best, L, target)
-    lo = None if best <= res["klo"] else _limit(prof, best, target, L, -1, guess)
-    hi = None if best >= res["khi"] else _limit(prof, best, target, L, +1, guess)
+    top = _top(prof, best)
+    lo = None if best <= res["klo"] else _limit(prof, best, target, L, -1, guess, top)
+    hi = None if best >= res["khi"] else _limit(prof, best, target, L, +1, guess, top)
     res["lo"] = 0.0 if lo is None else math.exp(lo)
     res["hi"] = math.inf if hi is None else math.exp(hi)
     return res
@@ -375,7 +426,7 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
     inverse = name == "inverse-htmp"
     y, spikes, cut = sp.positive, np.empty(0), None
     n_prev, u_est = 0, None
-    for _ in range(max_rounds):
+    for rnd in range(max_rounds):
         prof = Profile(inverse, y, g, cut=cut, n_below=sp.n_zero, tol=sp.tol)
         res = _fit_profile(prof, g, kappa_min, kappa_max, max_iter, u_est)
         best, u_est = res["best"], res["u"]
@@ -383,7 +434,8 @@ def _fit_kappa(name, eigs, gamma, N, M, kappa_min, kappa_max, spike_level, max_r
             break
         # the spike cut is that of the best grid point (within 1 % in kappa of the estimate)
         new = y > prof.upper_cut(best, spike_level / n)
-        if not np.any(new) or len(spikes) + int(new.sum()) > 0.05 * n:
+        if not np.any(new) or len(spikes) + int(new.sum()) > 0.05 * n or \
+                rnd == max_rounds - 1:      # the last round's fit is the one reported
             break
         n_prev += len(prof.cache)
         spikes, y = np.concatenate([spikes, y[new]]), y[~new]
