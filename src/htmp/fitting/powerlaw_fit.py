@@ -15,7 +15,11 @@ values, i.e. *before* any division by M):
   smallest ``D_i``, overriding it; we replicate that effective behaviour.)
 
 This module computes the same quantities vectorised (block-wise over candidates, so
-memory stays O(block * n)).  Differences from WWFit, on purpose: a tail whose values
+memory stays O(block * n)), and from 128 eigenvalues on it skips the candidates whose D
+cannot be the smallest: a lower bound from 32 points of each tail is computed first, then
+the exact D in the order of the bounds until a bound exceeds the minimum found (the same
+xmin and D as the full O(n^2) scan; 6x faster at n = 537, 44x at n = 4200:
+benchmarks/bench_powerlaw_scan.py).  Differences from WWFit, on purpose: a tail whose values
 are all equal (``sum log = 0``) is skipped (WWFit divides by zero), a spectrum whose values
 are all equal to rounding is not fitted (status "failed"), and nothing is printed.
 To match WeightWatcher on eigenvalues divided by M, pass ``min_value=1e-5 / M``.
@@ -83,6 +87,65 @@ def _ks_all(alpha: np.ndarray, logx: np.ndarray, block: int = 256) -> np.ndarray
     return D
 
 
+def _ks_min(alpha: np.ndarray, logx: np.ndarray, usable: np.ndarray, block: int = 256,
+            probes: int = 32) -> tuple[int, float]:
+    """(i, D_i) of the first minimiser of :func:`_ks_all`'s D over the ``usable`` candidates
+    (D = 1 elsewhere), without computing every D_i: each usable candidate first gets a lower
+    bound, D_i at ``probes`` points of its tail; the exact D_i are then computed in blocks,
+    in the order of the bounds, until the next bound exceeds the smallest D found.  A
+    candidate left out has D_i >= its bound > that minimum, so the result is the full scan's
+    (same index, same D; tested against :func:`_ks_all`)."""
+    n = len(logx)
+    ok = np.flatnonzero(usable)
+    if ok.size == 0:
+        return 0, 1.0
+    if n < _PRUNE_FROM:            # the full scan is cheaper
+        return _full_min(alpha, logx, usable, block)
+    m = (n - ok).astype(float)                                  # tail lengths
+    k = np.floor(np.linspace(0.0, 1.0, probes, endpoint=False)[None, :] * m[:, None])
+    j = ok[:, None] + k.astype(int)
+    with np.errstate(over="ignore", under="ignore"):
+        theo = 1.0 - np.exp((1.0 - alpha[ok])[:, None] * (logx[j] - logx[ok][:, None]))
+    bound = np.abs(theo - k / m[:, None]).max(axis=1)
+    order = ok[np.argsort(bound, kind="stable")]
+    bound = np.sort(bound, kind="stable")
+    best_i, best_d = -1, math.inf
+    step = max(1, min(block, 32))
+    for start in range(0, len(order), step):
+        if bound[start] > best_d:
+            break
+        idx = np.sort(order[start:start + step])
+        D = _ks_all_at(alpha, logx, idx)
+        t = int(np.argmin(D))
+        if D[t] < best_d or (D[t] == best_d and idx[t] < best_i):
+            best_i, best_d = int(idx[t]), float(D[t])
+    if not best_d < 1.0:          # D = 1 ties with the unusable candidates: the full scan
+        return _full_min(alpha, logx, usable, block)
+    return best_i, best_d
+
+
+_PRUNE_FROM = 128      # eigenvalues; below, the full scan is faster (measured: 0.04 ms
+                       # against 0.08 ms at n = 40; 1.4 ms against 0.19 ms at n = 256)
+
+
+def _full_min(alpha, logx, usable, block):
+    D = _ks_all(alpha, logx, block)
+    D[~usable] = 1.0
+    i = int(np.argmin(D))
+    return i, float(D[i])
+
+
+def _ks_all_at(alpha: np.ndarray, logx: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """D_i for the candidates ``idx`` (sorted), as :func:`_ks_all` computes them."""
+    n = len(logx)
+    j = np.arange(idx[0], n)
+    k = j[None, :] - idx[:, None]
+    ni = (n - idx)[:, None].astype(float)
+    with np.errstate(over="ignore", under="ignore"):
+        theo = 1.0 - np.exp((1.0 - alpha[idx])[:, None] * (logx[None, j] - logx[idx][:, None]))
+    return np.where(k >= 0, np.abs(theo - k / ni), 0.0).max(axis=1)
+
+
 def fit_powerlaw(eigs, *, min_value: float = 1e-5, block: int = 256) -> PowerLawFit:
     """WeightWatcher-compatible power-law fit of the upper tail of a spectrum.
 
@@ -105,10 +168,10 @@ def fit_powerlaw(eigs, *, min_value: float = 1e-5, block: int = 256) -> PowerLaw
     x = np.ldexp(x, -unit)
     small = len(x) < SMALL_N
     alpha, ni, logx = _candidates(x, small)
-    D = _ks_all(alpha, logx, block)
+    usable = np.isfinite(alpha) & (alpha > 1.0)
     if small:                 # WWFit skips tails shorter than 8 (D stays 1)
-        D[ni < 8] = 1.0
-    i = int(np.argmin(D))     # first minimiser, as WWFit.__init__ does
+        usable &= ni >= 8
+    i, d = _ks_min(alpha, logx, usable, block)   # first minimiser, as WWFit.__init__ does
     a = float(alpha[i])
     if not (a > 1.0):
         return PowerLawFit(nan, nan, math.ldexp(x[i], unit), math.ldexp(x[-1], unit), nan,
@@ -119,5 +182,5 @@ def fit_powerlaw(eigs, *, min_value: float = 1e-5, block: int = 256) -> PowerLaw
     ll -= len(tail) * unit * math.log(2.0)    # the density of x = 2^unit x': / 2^unit
     return PowerLawFit(alpha=a, alpha_se=(a - 1.0) / math.sqrt(ni[i]),
                        xmin=math.ldexp(xmin, unit), xmax=math.ldexp(float(x[-1]), unit),
-                       ks=float(D[i]), n_tail=int(ni[i]),
+                       ks=d, n_tail=int(ni[i]),
                        n_used=int(len(x)), loglik=ll, small_n=small)
