@@ -109,3 +109,39 @@ def test_fits_agree_with_and_without_the_compiled_path(monkeypatch):
     assert a.scale == pytest.approx(b.scale, rel=1e-9)
     assert a.loglik == pytest.approx(b.loglik, rel=1e-12, abs=1e-9)
     assert (a.kappa_lo, a.kappa_hi) == pytest.approx((b.kappa_lo, b.kappa_hi), rel=1e-8)
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("with_cut", [False, True])
+def test_compiled_newton_is_the_python_newton(monkeypatch, inverse, with_cut):
+    """Profile._newton in one compiled loop (numba) and in Python (HTMP_NO_JIT=1) on the
+    same table, from the same start: the same maximiser and value, truncated or not, for
+    HTMP and InverseHTMP; and the compiled loop hands back (code 2) when the data leave the
+    table."""
+    from htmp.ensembles import htmp_eigvals
+    from htmp.fitting._profile import Profile
+    from htmp.laws.tables import bulk_table, raw_params
+
+    y = np.sort(htmp_eigvals(400, gamma=0.4, kappa=3.0, rng=3))
+    cut = None
+    if with_cut:                       # the top 10 set aside: truncated at their midpoint
+        cut, y = 0.5 * (y[-11] + y[-10]), y[:-10]
+    prof = Profile(inverse, y, 0.4, cut=cut)
+    kappa = 3.0
+    table = bulk_table(*raw_params(0.4, kappa)[:2])
+    t0 = prof._grid_maximum(table, prof._t_moments(kappa))[0] + 0.1    # near the top
+    found = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("HTMP_NO_JIT", flag)
+        found[flag] = prof._newton(table, t0, t0 - 0.25, t0 + 0.25)
+    assert found["0"] is not None and found["1"] is not None
+    assert found["0"][0] == pytest.approx(found["1"][0], abs=1e-13)
+    assert found["0"][1] == pytest.approx(found["1"][1], rel=1e-13, abs=1e-10)
+    monkeypatch.delenv("HTMP_NO_JIT")
+    jit = _kummer_jit.load()
+    far = t0 + 40.0 * (-1.0 if inverse else 1.0)          # every point beyond the table
+    code, _, _ = jit.newton_scale(table.x0, table._mids, table.lcoef, table.logf0,
+                                  table.pcoef, table.theta0, table.c, prof.z, prof.z_lo,
+                                  prof.z_hi, np.nan, 0.0, inverse, far, far - 1, far + 1,
+                                  1e-5, 1e-300, 8)
+    assert code == 2

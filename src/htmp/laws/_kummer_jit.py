@@ -41,10 +41,21 @@ def load():
 def warm_up() -> bool:
     """Compile (or load from numba's cache) every compiled path: build one table and
     evaluate it.  Returns False when the compiled walk is unavailable."""
-    if load() is None:
+    mod = load()
+    if mod is None:
         return False
+    import math
+
     from ._kummer import build_table
     table = build_table(0.5, 2.0, log_tail=30.0, log_underflow=80.0, phase_cap=2.5)
     x = table.x0[len(table.x0) // 2:len(table.x0) // 2 + 2].copy()
     table.logpdf(x), table.phase(x), table.logpdf_derivatives(x)
+    args = (table.x0, table._mids, table.lcoef, table.logf0)
+    mod.derivative_sums(*args, x, 1.0)                 # the profile likelihood's kernels
+    for inverse in (False, True):
+        mod.newton_scale(*args, table.pcoef, table.theta0, table.c, x, float(x[0]),
+                         float(x[-1]), float(x[-1]), -1.0, inverse, 0.0, -0.1, 0.1, 1e-5,
+                         1e-300, 1)
+    mod.newton_scale(*args, table.pcoef, table.theta0, table.c, x, float(x[0]), float(x[-1]),
+                     math.nan, 0.0, False, 0.0, -0.1, 0.1, 1e-5, 1e-300, 1)
     return True

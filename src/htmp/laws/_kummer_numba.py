@@ -385,3 +385,53 @@ def derivative_sums(x0, mids, lcoef, logf0, z, e):
         s1 += d1
         s12 += d1 + d2
     return s0, s1, s12
+
+
+@_jit
+def newton_scale(x0, mids, lcoef, logf0, pcoef, theta0, c, z, z_lo, z_hi, zc, w_cut,
+                 inverse, t, lo, hi, tol, p_floor, max_iter):
+    """Newton on a profile likelihood's log-scale t, as ``Profile._newton`` does it with one
+    table and at most the upper cut (no censoring): g(t) = sum log f(z e^t) + n t +
+    w_cut log P(cut), P from the phase (F, or 1 - F when ``inverse``); zc = nan: no cut.
+    Returns (1, t, g) once a step is below ``tol``; (0, t, 0) when it fails (g'' >= 0, a
+    value not finite, a step leaving (lo, hi), max_iter steps); (2, t, 0) when a point or
+    the cut leaves the table (the caller's general path takes over)."""
+    n = len(z)
+    pic = math.pi * c
+    for _ in range(max_iter):
+        e = math.exp(t)
+        if z_lo * e < x0[0] or z_hi * e > x0[-1]:
+            return 2, t, 0.0
+        s0, s1, s12 = derivative_sums(x0, mids, lcoef, logf0, z, e)
+        bv = 0.0
+        b1 = 0.0
+        b2 = 0.0
+        if not math.isnan(zc):
+            xc = zc * e
+            if xc < x0[0] or xc > x0[-1]:
+                return 2, t, 0.0
+            jj = np.searchsorted(mids, xc)
+            lf, d1, _ = _derivatives_at(x0, lcoef, logf0, jj, xc)
+            F = (theta0[jj] + _series(pcoef[jj], x0[jj], xc)) / pic
+            logp = math.log(max(1.0 - F if inverse else F, p_floor))
+            q = math.exp(math.log(xc) + lf - logp)
+            if inverse:
+                h1 = -q
+                h2 = -q * (1.0 + d1 + q)
+            else:
+                h1 = q
+                h2 = q * (1.0 + d1 - q)
+            bv = w_cut * logp
+            b1 = w_cut * h1
+            b2 = w_cut * h2
+        g1 = s1 + n + b1
+        g2 = s12 + b2
+        if not (g2 < 0.0 and math.isfinite(g1) and math.isfinite(bv)):
+            return 0, t, 0.0
+        step = -g1 / g2
+        if abs(step) < tol:
+            return 1, t + step, s0 + n * t + bv - 0.5 * g1 * g1 / g2
+        if not (lo < t + step < hi):
+            return 0, t, 0.0
+        t += step
+    return 0, t, 0.0
