@@ -141,7 +141,7 @@ def test_compiled_newton_is_the_python_newton(monkeypatch, inverse, with_cut):
     jit = _kummer_jit.load()
     far = t0 + 40.0 * (-1.0 if inverse else 1.0)          # every point beyond the table
     code, _, _ = jit.newton_scale(table.x0, table._mids, table.lcoef, table.logf0,
-                                  table.pcoef, table.theta0, table.c, prof.z, prof.z_lo,
-                                  prof.z_hi, np.nan, 0.0, inverse, far, far - 1, far + 1,
-                                  1e-5, 1e-300, 8)
+                                  table.pcoef, table.theta0, table.alpha, table.c, prof.z,
+                                  prof.z_lo, prof.z_hi, np.nan, 0.0, inverse, far, far - 1,
+                                  far + 1, 1e-5, 1e-300, 8, False)
     assert code == 2

@@ -45,6 +45,8 @@ _SCALE_TOL = 1e-5    # the scale profile stops at a Newton step (in log scale) b
                      # with steps of 1e-3)
 _FD = 1e-4           # log-x step of the finite difference used outside a table
 _WARM_BRACKET = 0.25  # Newton from a neighbour's scale stays within this of its start
+_FIRST_BRACKET = 1.0  # ... and from the moment-matched scale (measured: the maximum lies
+                      # within 0.7 of it on the benchmark layers)
 _NEWTON_STEPS = 8    # Newton steps of the scale profile before it counts as failed
 _P_FLOOR = 1e-300    # a censoring probability below this counts as this (MP's edge gives 0:
                      # a finite, very large penalty keeps the comparison defined)
@@ -168,8 +170,8 @@ class Profile:
         t0 = self._t_moments(kappa)
         # Newton from the neighbour's scale, else from the moment-matched one; the grid
         # where Newton fails or leaves its bracket
-        start = t0 if offset is None else t0 + offset
-        best = self._newton(table, start, start - _WARM_BRACKET, start + _WARM_BRACKET)
+        start, width = (t0, _FIRST_BRACKET) if offset is None else (t0 + offset, _WARM_BRACKET)
+        best = self._newton(table, start, start - width, start + width)
         if best is None:
             best = self._grid_maximum(table, t0)
         if best is None:
@@ -203,17 +205,24 @@ class Profile:
         cut = self.bounds[0] if self.bounds and not self.bounds[0][2] else None
         others = [b for b in self.bounds if b is not cut]
         jit = _kummer_jit.load()
-        if jit is not None and not others and table.lcoef.shape[1] >= 2 and len(table.x0) > 1:
-            # one compiled loop while the data and the cut stay in the table (code 2: not)
-            code, t_new, g = jit.newton_scale(
-                table.x0, table._mids, table.lcoef, table.logf0, table.pcoef, table.theta0,
-                table.c, self.z, self.z_lo, self.z_hi, math.nan if cut is None else cut[0],
-                0.0 if cut is None else float(cut[1]), self.inverse, t, lo, hi, _SCALE_TOL,
-                _P_FLOOR, _NEWTON_STEPS)
-            if code == 1:
-                return t_new, g
-            if code == 0:
-                return None
+        if jit is not None and not others:
+            # one compiled loop on the bulk table; where the data leave it (code 2), on the
+            # full table with logpdf's tail form beyond its end (what _g evaluates there)
+            for full in (False, True):
+                if full and not table.partial:
+                    break
+                tab = kummer_table(table.alpha, table.c) if full else table
+                if tab.lcoef.shape[1] < 2 or len(tab.x0) < 2:
+                    break
+                code, t_new, g = jit.newton_scale(
+                    tab.x0, tab._mids, tab.lcoef, tab.logf0, tab.pcoef, tab.theta0, tab.alpha,
+                    tab.c, self.z, self.z_lo, self.z_hi, math.nan if cut is None else cut[0],
+                    0.0 if cut is None else float(cut[1]), self.inverse, t, lo, hi,
+                    _SCALE_TOL, _P_FLOOR, _NEWTON_STEPS, not tab.partial)
+                if code == 1:
+                    return t_new, g
+                if code == 0:
+                    return None
         for _ in range(_NEWTON_STEPS):
             e = math.exp(t)
             tab = self._covering(table, self.z_lo * e, self.z_hi * e)

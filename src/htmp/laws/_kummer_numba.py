@@ -388,32 +388,59 @@ def derivative_sums(x0, mids, lcoef, logf0, z, e):
 
 
 @_jit
-def newton_scale(x0, mids, lcoef, logf0, pcoef, theta0, c, z, z_lo, z_hi, zc, w_cut,
-                 inverse, t, lo, hi, tol, p_floor, max_iter):
+def newton_scale(x0, mids, lcoef, logf0, pcoef, theta0, alpha, c, z, z_lo, z_hi, zc, w_cut,
+                 inverse, t, lo, hi, tol, p_floor, max_iter, beyond):
     """Newton on a profile likelihood's log-scale t, as ``Profile._newton`` does it with one
     table and at most the upper cut (no censoring): g(t) = sum log f(z e^t) + n t +
     w_cut log P(cut), P from the phase (F, or 1 - F when ``inverse``); zc = nan: no cut.
+    ``beyond``: points right of the table take ``KummerTable.logpdf``'s tail form
+    log f = log f(x_end) + (alpha + 2c) log(x / x_end) - (x - x_end) (for a full table,
+    whose end is far in the tail); otherwise they hand back.  A cut right of the table has
+    P = F = 1 and that tail form, as ``Profile._boundary_terms`` has it (inverse: hands
+    back).
     Returns (1, t, g) once a step is below ``tol``; (0, t, 0) when it fails (g'' >= 0, a
     value not finite, a step leaving (lo, hi), max_iter steps); (2, t, 0) when a point or
     the cut leaves the table (the caller's general path takes over)."""
     n = len(z)
     pic = math.pi * c
+    a2c = alpha + 2.0 * c
+    x_end = x0[len(x0) - 1]
     for _ in range(max_iter):
         e = math.exp(t)
-        if z_lo * e < x0[0] or z_hi * e > x0[-1]:
+        if z_lo * e < x0[0] or (z_hi * e > x_end and not beyond):
             return 2, t, 0.0
-        s0, s1, s12 = derivative_sums(x0, mids, lcoef, logf0, z, e)
+        s0 = 0.0
+        s1 = 0.0
+        s12 = 0.0
+        for i in range(n):
+            x = z[i] * e
+            if x > x_end:
+                lf = logf0[len(x0) - 1] + a2c * math.log(x / x_end) - (x - x_end)
+                d1 = a2c - x
+                d2 = -a2c
+            else:
+                lf, d1, d2 = _derivatives_at(x0, lcoef, logf0, np.searchsorted(mids, x), x)
+            s0 += lf
+            s1 += d1
+            s12 += d1 + d2
         bv = 0.0
         b1 = 0.0
         b2 = 0.0
         if not math.isnan(zc):
             xc = zc * e
-            if xc < x0[0] or xc > x0[-1]:
+            if xc < x0[0]:
                 return 2, t, 0.0
-            jj = np.searchsorted(mids, xc)
-            lf, d1, _ = _derivatives_at(x0, lcoef, logf0, jj, xc)
-            F = (theta0[jj] + _series(pcoef[jj], x0[jj], xc)) / pic
-            logp = math.log(max(1.0 - F if inverse else F, p_floor))
+            if xc > x_end:            # P(Y <= cut) = 1 to rounding (F; S would vanish)
+                if inverse:
+                    return 2, t, 0.0
+                lf = logf0[len(x0) - 1] + a2c * math.log(xc / x_end) - (xc - x_end)
+                d1 = a2c - xc
+                logp = 0.0
+            else:
+                jj = np.searchsorted(mids, xc)
+                lf, d1, _ = _derivatives_at(x0, lcoef, logf0, jj, xc)
+                F = (theta0[jj] + _series(pcoef[jj], x0[jj], xc)) / pic
+                logp = math.log(max(1.0 - F if inverse else F, p_floor))
             q = math.exp(math.log(xc) + lf - logp)
             if inverse:
                 h1 = -q
