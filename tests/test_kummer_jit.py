@@ -143,5 +143,28 @@ def test_compiled_newton_is_the_python_newton(monkeypatch, inverse, with_cut):
     code, _, _ = jit.newton_scale(table.x0, table._mids, table.lcoef, table.logf0,
                                   table.pcoef, table.theta0, table.alpha, table.c, prof.z,
                                   prof.z_lo, prof.z_hi, np.nan, 0.0, inverse, far, far - 1,
-                                  far + 1, 1e-5, 1e-300, 8, False)
+                                  far + 1, 1e-5, 1e-300, 8, False, 0.0, 0.0)
     assert code == 2
+
+
+@pytest.mark.parametrize("alpha,c", [(-0.5, 0.3), (0.3, 1.0), (2.0, 3.0), (17.5, 25.0),
+                                     (300.0, 3.0), (2000.0, 500.0), (5e4, 25.0)])
+def test_left_tail_derivatives_are_those_of_logpdf(alpha, c):
+    """_left_tail (the compiled Newton's density left of a full table) is KummerTable.logpdf
+    there, and its derivatives in log x are central differences of it (step 1e-4: agreement
+    to 1e-6 relative); both Frobenius branches occur (|Re lr| = 213 and 63 for the last
+    two pairs: the interpolated form)."""
+    from htmp.laws import _kummer_numba as K
+
+    table = _kummer.kummer_table(alpha, c)
+    lr = table.left_log_ratio
+    xs = table.x0[0] * np.array([0.9, 0.5, 1e-2, 1e-5])
+    h = 1e-4
+    for x in xs:
+        lf, d1, d2 = K._left_tail(x, table.x0[0], table.logf0[0], alpha, lr.real, lr.imag)
+        ref = table.logpdf(np.array([x * np.exp(-h), x, x * np.exp(h)]))
+        assert lf == pytest.approx(ref[1], rel=1e-13, abs=1e-13)
+        L1 = (ref[2] - ref[0]) / (2 * h)                 # d/ds log f, s = log x
+        L2 = (ref[2] - 2 * ref[1] + ref[0]) / h ** 2
+        assert d1 == pytest.approx(L1, rel=1e-6, abs=1e-6)
+        assert d2 == pytest.approx(L2 - L1, rel=1e-5, abs=1e-5)   # x^2 f''/f-form: L'' - L'

@@ -214,11 +214,12 @@ class Profile:
                 tab = kummer_table(table.alpha, table.c) if full else table
                 if tab.lcoef.shape[1] < 2 or len(tab.x0) < 2:
                     break
+                lr = tab.left_log_ratio
                 code, t_new, g = jit.newton_scale(
                     tab.x0, tab._mids, tab.lcoef, tab.logf0, tab.pcoef, tab.theta0, tab.alpha,
                     tab.c, self.z, self.z_lo, self.z_hi, math.nan if cut is None else cut[0],
                     0.0 if cut is None else float(cut[1]), self.inverse, t, lo, hi,
-                    _SCALE_TOL, _P_FLOOR, _NEWTON_STEPS, not tab.partial)
+                    _SCALE_TOL, _P_FLOOR, _NEWTON_STEPS, not tab.partial, lr.real, lr.imag)
                 if code == 1:
                     return t_new, g
                 if code == 0:

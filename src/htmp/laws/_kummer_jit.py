@@ -55,7 +55,8 @@ def warm_up() -> bool:
     for inverse in (False, True):
         mod.newton_scale(*args, table.pcoef, table.theta0, table.alpha, table.c, x,
                          float(x[0]), float(x[-1]), float(x[-1]), -1.0, inverse, 0.0, -0.1,
-                         0.1, 1e-5, 1e-300, 1, False)
+                         0.1, 1e-5, 1e-300, 1, False, 0.0, 0.0)
     mod.newton_scale(*args, table.pcoef, table.theta0, table.alpha, table.c, x, float(x[0]),
-                     float(x[-1]), math.nan, 0.0, False, 0.0, -0.1, 0.1, 1e-5, 1e-300, 1, True)
+                     float(x[-1]), math.nan, 0.0, False, 0.0, -0.1, 0.1, 1e-5, 1e-300, 1, True,
+                     0.0, 0.0)
     return True

@@ -388,14 +388,42 @@ def derivative_sums(x0, mids, lcoef, logf0, z, e):
 
 
 @_jit
+def _left_tail(x, x_lo, logf_lo, alpha, lr_re, lr_im):
+    """(log f, x (log f)', x^2 (log f)'') left of the table: ``KummerTable._logpdf_left``
+    (log f = log f(x_lo) + alpha log(x / x_lo) - (x - x_lo) - log|q|^2, q the two-term
+    Frobenius form w(x)/w(x_lo) = r + (1 - r) t, t = (x / x_lo)^m, m = min(1, 1 + alpha),
+    r = e^(lr); its interpolation -2 Re(lr) (t - 1) where |Re lr| >= 50 or q vanishes),
+    differentiated in s = log x: x (log f)' = alpha - x - Q', x^2 (log f)'' = Q' - Q'' - alpha."""
+    m = min(1.0, 1.0 + alpha)
+    t = math.exp((math.log(x) - math.log(x_lo)) * m)
+    Q = math.nan
+    if abs(lr_re) < 50.0:
+        r = cmath.exp(complex(lr_re, lr_im))
+        q = r + (1.0 - r) * t
+        aq = q.real * q.real + q.imag * q.imag
+        if aq > 0.0 and math.isfinite(aq):
+            Q = math.log(aq)
+            dq = (1.0 - r) * m * t / q
+            Q1 = 2.0 * dq.real
+            Q2 = 2.0 * (dq * m - dq * dq).real     # q''/q = (1 - r) m^2 t / q = m dq
+    if not math.isfinite(Q):
+        Q = 2.0 * lr_re * (1.0 - t)
+        Q1 = -2.0 * lr_re * m * t
+        Q2 = -2.0 * lr_re * m * m * t
+    lf = logf_lo + alpha * (math.log(x) - math.log(x_lo)) - (x - x_lo) - Q
+    return lf, alpha - x - Q1, Q1 - Q2 - alpha
+
+
+@_jit
 def newton_scale(x0, mids, lcoef, logf0, pcoef, theta0, alpha, c, z, z_lo, z_hi, zc, w_cut,
-                 inverse, t, lo, hi, tol, p_floor, max_iter, beyond):
+                 inverse, t, lo, hi, tol, p_floor, max_iter, beyond, lr_re, lr_im):
     """Newton on a profile likelihood's log-scale t, as ``Profile._newton`` does it with one
     table and at most the upper cut (no censoring): g(t) = sum log f(z e^t) + n t +
     w_cut log P(cut), P from the phase (F, or 1 - F when ``inverse``); zc = nan: no cut.
-    ``beyond``: points right of the table take ``KummerTable.logpdf``'s tail form
-    log f = log f(x_end) + (alpha + 2c) log(x / x_end) - (x - x_end) (for a full table,
-    whose end is far in the tail); otherwise they hand back.  A cut right of the table has
+    ``beyond``: points outside the table take ``KummerTable.logpdf``'s tail forms: right of
+    it log f = log f(x_end) + (alpha + 2c) log(x / x_end) - (x - x_end), left of it
+    :func:`_left_tail` with lr = log(Gamma(1 + alpha) / Gamma(c + alpha + 1)) - L_min (for a
+    full table, whose ends are far in the tails); otherwise they hand back.  A cut right of the table has
     P = F = 1 and that tail form, as ``Profile._boundary_terms`` has it (inverse: hands
     back).
     Returns (1, t, g) once a step is below ``tol``; (0, t, 0) when it fails (g'' >= 0, a
@@ -407,7 +435,7 @@ def newton_scale(x0, mids, lcoef, logf0, pcoef, theta0, alpha, c, z, z_lo, z_hi,
     x_end = x0[len(x0) - 1]
     for _ in range(max_iter):
         e = math.exp(t)
-        if z_lo * e < x0[0] or (z_hi * e > x_end and not beyond):
+        if (z_lo * e < x0[0] or z_hi * e > x_end) and not beyond:
             return 2, t, 0.0
         s0 = 0.0
         s1 = 0.0
@@ -418,6 +446,8 @@ def newton_scale(x0, mids, lcoef, logf0, pcoef, theta0, alpha, c, z, z_lo, z_hi,
                 lf = logf0[len(x0) - 1] + a2c * math.log(x / x_end) - (x - x_end)
                 d1 = a2c - x
                 d2 = -a2c
+            elif x < x0[0]:
+                lf, d1, d2 = _left_tail(x, x0[0], logf0[0], alpha, lr_re, lr_im)
             else:
                 lf, d1, d2 = _derivatives_at(x0, lcoef, logf0, np.searchsorted(mids, x), x)
             s0 += lf

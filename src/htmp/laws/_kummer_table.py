@@ -169,10 +169,15 @@ class KummerTable:
         w(0) = Gamma(1+alpha)/Gamma(c+alpha+1), so w(x)/w(x_min) = ratio + (1 - ratio) t
         with t = (x/x_min)^min(1, 1+alpha) (we keep the leading correction only).
         """
+        t = np.exp((np.log(x) - math.log(self.x0[0])) * min(1.0, 1.0 + self.alpha))
+        return self.left_log_ratio, t
+
+    @cached_property
+    def left_log_ratio(self) -> complex:
+        """log(w(0) / w(x_min)) = log(Gamma(1+alpha)/Gamma(c+alpha+1)) - L_min: the
+        two-term Frobenius model's constant below the table."""
         a, c = self.alpha, self.c
-        log_ratio = complex(math.lgamma(1 + a) - math.lgamma(c + a + 1), 0.0) - self.L_min
-        t = np.exp((np.log(x) - math.log(self.x0[0])) * min(1.0, 1.0 + a))
-        return log_ratio, t
+        return complex(math.lgamma(1 + a) - math.lgamma(c + a + 1), 0.0) - self.L_min
 
     def _q(self, x: np.ndarray):
         """w(x)/w(x_min) below the table, or None where the two-term form would cancel."""
