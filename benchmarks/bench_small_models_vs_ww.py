@@ -44,6 +44,10 @@ Children:
   included) with ``perf_counter``; then a second pass over all models in the same process
   ("repeat").  The first call of the process is "cold" (imports inside the libraries, law
   tables); "warm" is the mean / median per model over the other models of pass 1.
+  The library's own import (``import htmp`` / ``import weightwatcher``, torch already
+  imported) is timed too: WeightWatcher imports pandas, powerlaw and the rest up front,
+  htmp imports pandas and numba at its first call, so "import + cold first call" is the
+  like-for-like cost of a single analysis.
 * ``htmp_once`` / ``ww_once`` (whole process): imports, loading and one analyze call per
   model; the parent's wall time of the child.
 
@@ -290,8 +294,10 @@ def _child(mode: str, result: Path, names: list[str], threads: int) -> None:
     manifest = json.loads((MODEL_DIR / "manifest.json").read_text())
     sds = {n: torch.load(MODEL_DIR / manifest[n]["file"], weights_only=True) for n in names}
     devnull = open(os.devnull, "w")
+    t_import = time.perf_counter()
     if mode.startswith("htmp"):
         import htmp
+        t_import = time.perf_counter() - t_import
 
         def call(name):
             return htmp.analyze(sds[name])
@@ -305,6 +311,7 @@ def _child(mode: str, result: Path, names: list[str], threads: int) -> None:
         import logging
 
         import weightwatcher as ww
+        t_import = time.perf_counter() - t_import
         logging.getLogger().setLevel(logging.ERROR)        # ww calls basicConfig at import
         logging.getLogger("weightwatcher").setLevel(logging.ERROR)
         modules = {}
@@ -321,7 +328,8 @@ def _child(mode: str, result: Path, names: list[str], threads: int) -> None:
             return [{"name": f"{r[key]}.weight", "N": int(r["N"]), "M": int(r["M"]),
                      "alpha": float(r["alpha"])} for _, r in df.iterrows()]
 
-    out = {"mode": mode, "models": names, "pass1": {}, "pass2": {}, "layers": {}}
+    out = {"mode": mode, "models": names, "pass1": {}, "pass2": {}, "layers": {},
+           "import_s": t_import}
     passes = ("pass1",) if mode.endswith("_once") else ("pass1", "pass2")
     for p in passes:
         for n in names:
@@ -527,6 +535,13 @@ def _report(args, names, manifest, runs, load0, load1, info) -> str:
     S.append("|---|---|---|---|---|---|---|")
     S.append(_row(f"cold first call ({first}), ms", per_rep(H, lambda r: r["pass1"][first]),
                   per_rep(W, lambda r: r["pass1"][first]), 1e3))
+    if all("import_s" in r for r in H + W):
+        S.append(_row("library import (torch already imported), ms",
+                      per_rep(H, lambda r: r["import_s"]), per_rep(W, lambda r: r["import_s"]),
+                      1e3))
+        S.append(_row(f"import + cold first call ({first}), ms",
+                      per_rep(H, lambda r: r["import_s"] + r["pass1"][first]),
+                      per_rep(W, lambda r: r["import_s"] + r["pass1"][first]), 1e3))
     if rest:
         S.append(_row(f"warm per model, mean over the other {len(rest)} models, ms",
                       per_rep(H, lambda r: statistics.mean(r["pass1"][x] for x in rest)),
