@@ -162,6 +162,18 @@ def _search(prof: Profile, k0: int, L: np.ndarray, max_evals: int, step: int):
     def fine(*js):
         return tuple(int(L[j]) for j in js)
 
+    def toward(far, end, js, fs):
+        """The next point beyond ``end``: the lattice point nearest the vertex of the
+        parabola through the bracket when that lies between ``end`` and ``far`` (the
+        growing move), else ``far``."""
+        top = parabola(fine(*js), fs)
+        if top is None:
+            return far
+        v = int(np.clip(np.searchsorted(L, top[0]), 0, hi_c))
+        if v > 0 and top[0] - L[v - 1] < L[v] - top[0]:
+            v -= 1
+        return v if min(end, far) < v < max(end, far) else far
+
     b = min(int(np.searchsorted(L, k0)), hi_c)
     if b > 0 and k0 - L[b - 1] < L[b] - k0:
         b -= 1
@@ -175,9 +187,9 @@ def _search(prof: Profile, k0: int, L: np.ndarray, max_evals: int, step: int):
             return fine(a, b, c) + ("max-iter",)
         fa, fb, fc = f(a), f(b), f(c)
         if fa > fb and a > 0:                         # move left
-            a, b, c = max(0, a - 2 * (c - a)), a, b
+            a, b, c = toward(max(0, a - 2 * (c - a)), a, (a, b, c), (fa, fb, fc)), a, b
         elif fc > fb and c < hi_c:                    # move right
-            a, b, c = b, c, min(hi_c, c + 2 * (c - a))
+            a, b, c = b, c, toward(min(hi_c, c + 2 * (c - a)), c, (a, b, c), (fa, fb, fc))
         elif fa > fb or fc > fb:                      # best at a bound
             return fine(a, a, b) + ("at-lower-bound",) if fa > fc else \
                    fine(b, c, c) + ("mp-like",)
