@@ -133,6 +133,6 @@ def fit_mp(eigs, *, gamma=None, N=None, M=None, margin: float = 3.0,
     return MPFit(scale=u(sigma2), scale_se=u(sigma2 * math.sqrt(2.0 / (len(bulk) * sp.M))),
                  gamma=g, N=sp.N, M=_dim(sp.M), bulk_min=u(float(lo)), bulk_max=u(float(hi)),
                  edge_tw=u(edge), tw_scale=u(s_tw), threshold=u(edge + margin * s_tw),
-                 n_spikes=int(len(spikes)), spikes=tuple(u(float(s)) for s in spikes),
+                 n_spikes=int(len(spikes)), spikes=tuple(np.ldexp(spikes, sp.unit).tolist()),
                  n_zero=sp.n_zero, n_used=int(len(bulk)), loglik=sp.loglik(ll, len(bulk)),
                  ks=ks, n_iter=n_iter, fit_quality=fit_quality(ks, len(bulk)))
