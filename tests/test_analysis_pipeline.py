@@ -185,3 +185,25 @@ def test_summarize_never_averages_a_bound():
     s = summarize(df)
     assert (s.n_kappa, s.kappa_median, s.kappa_mean) == (3, 4.0, pytest.approx(14 / 3))
     assert (s.n_mp_like, s.n_kappa_below, s.n_poor_fit) == (1, 1, 1)
+
+
+def test_table_columns_are_what_pandas_infers():
+    """analyze's columns are built typed (float64 arrays, Int64 with <NA>); the frame is the
+    one pandas builds from the plain lists (counts through pd.array(..., "Int64")), for
+    rows with missing counts, a count beyond int64, NaN floats and a mixed column."""
+    import math
+
+    import pandas as pd
+
+    from htmp.analysis._pipeline import _columns, _int64_or_na
+
+    rows = [dict(name="a", N=3, M=5, kappa=1.5, alpha=math.nan, phase="x", rank=2.0, mix=1.0),
+            dict(name="b", N=math.nan, M=2 ** 70, kappa=math.inf, alpha=2.0, phase="",
+                 rank=math.nan, mix="text"),
+            dict(name="c", N=7, M=9, kappa=-0.0, alpha=3.0, phase="y", rank=7, mix=2)]
+    names = ["name", "N", "M", "kappa", "alpha", "phase", "rank", "mix", "absent"]
+    plain = {c: [r.get(c, math.nan) for r in rows] for c in names}
+    for c in ("N", "M", "rank"):
+        plain[c] = pd.array([_int64_or_na(v) for v in plain[c]], dtype="Int64")
+    pd.testing.assert_frame_equal(pd.DataFrame(_columns(rows, names), columns=names),
+                                  pd.DataFrame(plain, columns=names))

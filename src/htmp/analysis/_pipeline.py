@@ -191,11 +191,30 @@ def analyse_model(model_or_path, *, layers, min_evals, fits, conv, workers, devi
             for i, (spec, fut) in enumerate(zip(specs, futures), 1):
                 collect(i, spec, fut.result())
     names = COLUMNS + (TRAP_COLUMNS if randomize is not None else [])
-    cols = {c: [r.get(c, math.nan) for r in rows] for c in names}
-    for c in INT_COLUMNS:        # nullable integers: <NA> where not computed
-        if c in cols:
-            cols[c] = pd.array([_int64_or_na(v) for v in cols[c]], dtype="Int64")
-    return pd.DataFrame(cols, columns=names), spectra
+    return pd.DataFrame(_columns(rows, names), columns=names), spectra
+
+
+_INTS = frozenset(INT_COLUMNS)
+
+
+def _columns(rows: list[dict], names: list[str]) -> dict:
+    """The table's columns: nullable Int64 for the counts (<NA> where not computed), float64
+    arrays where every value is a float, lists (pandas infers) for the rest."""
+    import pandas as pd
+
+    cols = {}
+    for c in names:
+        vals = [r.get(c, math.nan) for r in rows]
+        if c in _INTS:
+            ints = [_int64_or_na(v) for v in vals]
+            cols[c] = pd.arrays.IntegerArray(
+                np.array([0 if v is None else v for v in ints], dtype=np.int64),
+                np.array([v is None for v in ints], dtype=bool))
+        elif all(type(v) is float for v in vals):
+            cols[c] = np.array(vals, dtype=np.float64)
+        else:
+            cols[c] = vals
+    return cols
 
 
 def randomize_seed(randomize) -> int | None:
