@@ -111,12 +111,13 @@ def test_interval_ends_are_where_the_profile_crosses_its_level(N, M, kappa, seed
     fit calls open (0 / inf) has no crossing."""
     from htmp.fitting._profile import FINE, Profile
     from htmp.fitting._spectrum import resolve
-    from htmp.fitting.htmp_fit import KAPPA_MIN, LR95, _fit_profile, _interval
+    from htmp.fitting._kappa_search import LR95, fit_profile, profile_interval
+    from htmp.fitting.htmp_fit import KAPPA_MIN
 
     sp = resolve(beta_wishart_eigvals(N, M, beta=kappa / N, rng=seed), None, N, M, min_size=3)
     g, k_max = N / (M + 1.0), kappa_mp(len(sp.positive))
     prof = Profile(False, sp.positive, g, n_below=sp.n_zero, tol=sp.tol)
-    res = _interval(prof, _fit_profile(prof, g, KAPPA_MIN, k_max, 25))
+    res = profile_interval(prof, fit_profile(prof, g, KAPPA_MIN, k_max, 25))
     target = prof.cache[res["best"]][0] - LR95
     ks = np.arange(round(math.log(KAPPA_MIN) / FINE), round(math.log(k_max) / FINE) + 1)
     ll = np.array([prof(int(k)) for k in ks])
@@ -166,12 +167,13 @@ def test_search_from_a_far_start_finds_the_profile_maximum(N, M, kappa, seed, sh
     on a flat stretch in the last (status "mp-like", 0.29 below the top)."""
     from htmp.fitting._profile import FINE, Profile
     from htmp.fitting._spectrum import resolve
-    from htmp.fitting.htmp_fit import KAPPA_MIN, _fit_profile
+    from htmp.fitting._kappa_search import fit_profile
+    from htmp.fitting.htmp_fit import KAPPA_MIN
 
     sp = resolve(beta_wishart_eigvals(N, M, beta=kappa / N, rng=seed), None, N, M, min_size=3)
     g, k_max = N / (M + 1.0), kappa_mp(len(sp.positive))
     prof = Profile(False, sp.positive, g, n_below=sp.n_zero, tol=sp.tol)
-    res = _fit_profile(prof, g, KAPPA_MIN, k_max, 25, u_start=math.log(kappa) + shift)
+    res = fit_profile(prof, g, KAPPA_MIN, k_max, 25, u_start=math.log(kappa) + shift)
     ks = np.arange(round(math.log(KAPPA_MIN) / FINE), round(math.log(k_max) / FINE) + 1)
     ll = np.array([prof(int(k)) for k in ks])
     j = int(np.argmax(ll))

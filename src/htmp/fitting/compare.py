@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from ._profile import FINE, Profile
 from ._results import FitResult, degenerate_note, ks_critical, ks_statistic
 from ._spectrum import resolve
-from .htmp_fit import KAPPA_MAX, KAPPA_MIN, _fit_profile, _interval, kappa_mp
+from ._kappa_search import fit_profile, profile_interval
+from .htmp_fit import KAPPA_MAX, KAPPA_MIN, kappa_mp
 from .mp_fit import MPFit, fit_mp
 
 __all__ = ["Comparison", "compare_mp_htmp", "ks_critical", "LLR_MIN", "SPIKE_SHARE",
@@ -161,7 +162,8 @@ def compare_mp_htmp(eigs, *, gamma=None, N=None, M=None, mp: MPFit | None = None
                           loglik_ratio=nan, htmp_status="too-few", n_loglik_evals=len(prof.cache),
                           message=f"{n} eigenvalues < {min_kappa_evals}: too few for a kappa "
                                   f"fit", **base)
-    res = _interval(prof, _fit_profile(prof, g, kappa_min, k_top_kappa, max_iter, refine=False))
+    res = profile_interval(prof, fit_profile(prof, g, kappa_min, k_top_kappa, max_iter,
+                                             refine=False))
     best = res["best"]
     ll_h = prof.cache[best][0]
     htmp_ks = ks_statistic(y, prof.conditional_cdf(best, y))
