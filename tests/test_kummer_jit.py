@@ -154,7 +154,7 @@ def test_left_tail_derivatives_are_those_of_logpdf(alpha, c):
     there, and its derivatives in log x are central differences of it (step 1e-4: agreement
     to 1e-6 relative); both Frobenius branches occur (|Re lr| = 213 and 63 for the last
     two pairs: the interpolated form)."""
-    from htmp.laws import _kummer_numba as K
+    from htmp.laws import _kummer_numba_eval as K
 
     table = _kummer.kummer_table(alpha, c)
     lr = table.left_log_ratio

@@ -52,11 +52,10 @@ def warm_up() -> bool:
     table.logpdf(x), table.phase(x), table.logpdf_derivatives(x)
     args = (table.x0, table._mids, table.lcoef, table.logf0)
     mod.derivative_sums(*args, x, 1.0)                 # the profile likelihood's kernels
-    for inverse in (False, True):
+    for zc, w_cut, inverse, beyond in ((float(x[-1]), -1.0, False, False),
+                                       (float(x[-1]), -1.0, True, False),
+                                       (math.nan, 0.0, False, True)):
         mod.newton_scale(*args, table.pcoef, table.theta0, table.alpha, table.c, x,
-                         float(x[0]), float(x[-1]), float(x[-1]), -1.0, inverse, 0.0, -0.1,
-                         0.1, 1e-5, 1e-300, 1, False, 0.0, 0.0)
-    mod.newton_scale(*args, table.pcoef, table.theta0, table.alpha, table.c, x, float(x[0]),
-                     float(x[-1]), math.nan, 0.0, False, 0.0, -0.1, 0.1, 1e-5, 1e-300, 1, True,
-                     0.0, 0.0)
+                         float(x[0]), float(x[-1]), zc, w_cut, inverse, 0.0, -0.1, 0.1, 1e-5,
+                         1e-300, 1, beyond, 0.0, 0.0)
     return True
