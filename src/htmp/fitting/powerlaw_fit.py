@@ -70,20 +70,11 @@ def _candidates(x: np.ndarray, small: bool):
 
 def _ks_all(alpha: np.ndarray, logx: np.ndarray, block: int = 256) -> np.ndarray:
     """D_i for every candidate, vectorised over blocks of candidates (O(n^2) work, O(block n) memory)."""
-    n = len(logx)
-    D = np.ones(n - 1)
+    D = np.ones(len(logx) - 1)
     ok = np.flatnonzero(np.isfinite(alpha) & (alpha > 1.0))
     for start in range(0, len(ok), block):
         idx = ok[start:start + block]
-        i0 = idx[0]
-        j = np.arange(i0, n)
-        k = j[None, :] - idx[:, None]                      # position within each tail
-        mask = k >= 0
-        ni = (n - idx)[:, None].astype(float)
-        with np.errstate(over="ignore", under="ignore"):
-            theo = 1.0 - np.exp((1.0 - alpha[idx])[:, None] * (logx[None, j] - logx[idx][:, None]))
-        dev = np.where(mask, np.abs(theo - k / ni), 0.0)
-        D[idx] = dev.max(axis=1)
+        D[idx] = _ks_all_at(alpha, logx, idx)
     return D
 
 
