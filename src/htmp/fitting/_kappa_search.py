@@ -255,7 +255,8 @@ def _cross(d_in: float, h_in: float, d_out: float, h_out: float, h_star: float) 
 def fit_profile(prof: Profile, gamma: float, kappa_min: float, kappa_max: float,
                  max_iter: int, u_start: float | None = None, refine: bool = True) -> dict:
     """Search and refine on one profile: dict(best, u, kappa, se, status, k0, lo, hi, curv)
-    with kappa as described in :class:`HTMPFit` (the interval is :func:`_interval`'s).
+    with kappa as described in :class:`~htmp.fitting.htmp_fit.HTMPFit` (the interval is
+    :func:`profile_interval`'s).
     ``refine``: evaluate one fine-grid point at the vertex (a table of its own: the
     comparison of :mod:`compare` skips it and keeps the vertex of the lattice points)."""
     k0 = _moment_kappa(prof.z, gamma)   # z ~ HTMP(gamma, kappa, 1/scale) for the inverse law
